@@ -1,0 +1,39 @@
+# Shared set-up for the end-to-end tests: they run against the test clusters
+# started once per run by tests/sim/with-clusters ($KUBESIM_DIR, $KUBECONFIG).
+bats_load_library bats-support
+bats_load_library bats-assert
+
+REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+export REPO_ROOT
+export PLUGIN_BIN_DIR=${PLUGIN_BIN_DIR:-$REPO_ROOT/build/bin}
+export LC_ALL=C
+
+needs_clusters() {
+	[ -n "${KUBESIM_DIR:-}" ] && [ -f "$KUBESIM_DIR/ready" ] ||
+		fail "no test clusters: run through tests/sim/with-clusters (make check does)"
+}
+
+# A namespace unique to this test, on both clusters; removed in teardown.
+new_ns() {
+	TEST_NS="e2e-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	for ctx in source target; do
+		kubectl --context "$ctx" create namespace "$TEST_NS" >/dev/null
+	done
+	# 1.20 refuses pods until the namespace's default ServiceAccount has its token.
+	for ctx in source target; do
+		for _ in $(seq 1 100); do
+			[ -n "$(kubectl --context "$ctx" -n "$TEST_NS" get sa default -o jsonpath='{.secrets}' 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+	done
+}
+
+drop_ns() {
+	[ -n "${TEST_NS:-}" ] || return 0
+	for ctx in source target; do
+		kubectl --context "$ctx" delete namespace "$TEST_NS" --wait=false >/dev/null 2>&1 || true
+	done
+}
+
+# kubectl without the version-skew warning the 1.32 client prints against 1.20
+k() { kubectl "$@" 2> >(grep -v -e 'version difference' -e 'WARNING: version' >&2); }

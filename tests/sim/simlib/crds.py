@@ -1,0 +1,117 @@
+"""The real upstream CRDs from shared/schemas, made loadable by kube-apiserver 1.20.
+
+Two things in them postdate 1.20 and are stripped on load, nothing else:
+`x-kubernetes-validations` (CEL rules, 1.25+) and `default: ""` / `default: null`
+on string properties (1.20 rejects those as "must be of type string: null").
+The files are read from $CCLM_SCHEMAS (default: ../shared/schemas beside the
+repository) and never copied into the repository.
+"""
+
+import copy
+import os
+import time
+
+import yaml
+
+from . import kubeapi
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+
+# Files to load, relative to the schemas folder. The HCO v1.18.1 file is the
+# one without a conversion webhook.
+CRD_FILES = [
+    "kubevirt/kubevirts.kubevirt.io.crd.yaml",
+    "kubevirt/virtualmachines.kubevirt.io.crd.yaml",
+    "kubevirt/virtualmachineinstances.kubevirt.io.crd.yaml",
+    "kubevirt/virtualmachineinstancemigrations.kubevirt.io.crd.yaml",
+    "kubevirt/virtualmachineinstancetypes.instancetype.kubevirt.io.crd.yaml",
+    "kubevirt/virtualmachineclusterinstancetypes.instancetype.kubevirt.io.crd.yaml",
+    "kubevirt/virtualmachinepreferences.instancetype.kubevirt.io.crd.yaml",
+    "kubevirt/virtualmachineclusterpreferences.instancetype.kubevirt.io.crd.yaml",
+    "hyperconverged/hyperconvergeds.hco.kubevirt.io.v1.18.1.crd.yaml",
+    "forklift/forkliftcontrollers.forklift.konveyor.io.crd.yaml",
+    "forklift/migrations.forklift.konveyor.io.crd.yaml",
+    "forklift/networkmaps.forklift.konveyor.io.crd.yaml",
+    "forklift/plans.forklift.konveyor.io.crd.yaml",
+    "forklift/providers.forklift.konveyor.io.crd.yaml",
+    "forklift/storagemaps.forklift.konveyor.io.crd.yaml",
+    "cdi/datavolumes.cdi.kubevirt.io.crd.yaml",
+    "network/network-attachment-definitions.k8s.cni.cncf.io.crd.yaml",
+    "network/nodenetworkconfigurationpolicies.nmstate.io.crd.yaml",
+    "openshift/clusterversions.config.openshift.io.crd.yaml",
+]
+
+
+def schemas_dir():
+    d = os.environ.get("CCLM_SCHEMAS") or os.path.join(os.path.dirname(REPO), "shared", "schemas")
+    if not os.path.isdir(d):
+        raise FileNotFoundError("no schemas folder at '%s' (set CCLM_SCHEMAS)" % d)
+    return d
+
+
+def strip_for_1_20(node):
+    """Remove what 1.20 refuses, in place; returns how many things went."""
+    removed = 0
+    if isinstance(node, dict):
+        if "x-kubernetes-validations" in node:
+            del node["x-kubernetes-validations"]
+            removed += 1
+        if "default" in node and node.get("type") == "string" and node["default"] in ("", None):
+            del node["default"]
+            removed += 1
+        elif "default" in node and node["default"] is None:
+            del node["default"]
+            removed += 1
+        for v in node.values():
+            removed += strip_for_1_20(v)
+    elif isinstance(node, list):
+        for v in node:
+            removed += strip_for_1_20(v)
+    return removed
+
+
+_cache = None
+
+
+def load_all():
+    """Parse and strip every CRD once per process; returns [(file, crd)]."""
+    global _cache
+    if _cache is None:
+        base = schemas_dir()
+        out = []
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        for rel in CRD_FILES:
+            with open(os.path.join(base, rel)) as f:
+                for doc in yaml.load_all(f, Loader=loader):
+                    if doc and doc.get("kind") == "CustomResourceDefinition":
+                        strip_for_1_20(doc)
+                        out.append((rel, doc))
+        _cache = out
+    return [(rel, copy.deepcopy(doc)) for rel, doc in _cache]
+
+
+def install(client, timeout=120):
+    """Create every CRD on one cluster and wait until all are Established."""
+    path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    names = []
+    for rel, crd in load_all():
+        names.append(crd["metadata"]["name"])
+        try:
+            client.create(path, crd)
+        except kubeapi.ApiError as e:
+            if e.code != 409:
+                raise RuntimeError("CRD %s from %s refused: %s" % (crd["metadata"]["name"], rel, e))
+    deadline = time.time() + timeout
+    pending = set(names)
+    while pending and time.time() < deadline:
+        lst = client.get(path)
+        for item in lst.get("items", []):
+            conds = {c["type"]: c["status"] for c in (item.get("status") or {}).get("conditions") or []}
+            if conds.get("Established") == "True":
+                pending.discard(item["metadata"]["name"])
+        if pending:
+            time.sleep(0.3)
+    if pending:
+        raise RuntimeError("CRDs not Established after %ds: %s" % (timeout, ", ".join(sorted(pending))))
+    return names

@@ -1,0 +1,86 @@
+"""Child processes that die with the simulator.
+
+Every process kubesim starts is recorded here and nowhere else, so stopping
+kills exactly those (never anything it did not start). Children also get
+PR_SET_PDEATHSIG (SIGKILL: an apiserver whose etcd vanished with it would
+otherwise hang in its graceful shutdown), so a kubesim killed with SIGKILL does
+not leave them behind. The death signal follows the thread that forked, so
+start() must be called from the main thread.
+"""
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+_children = []
+_lock = threading.Lock()
+
+
+def _die_with_parent():
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    os.setpgid(0, 0)
+
+
+def start(argv, log_path, env=None, cwd=None):
+    assert threading.current_thread() is threading.main_thread(), "start children from the main thread"
+    logf = open(log_path, "ab")
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                         env=env, cwd=cwd, preexec_fn=_die_with_parent)
+    logf.close()
+    with _lock:
+        _children.append(p)
+    return p
+
+
+def stop_all(grace=10.0):
+    with _lock:
+        kids = list(reversed(_children))
+        _children.clear()
+    for p in kids:
+        if p.poll() is None:
+            try:
+                p.terminate()
+            except ProcessLookupError:
+                pass
+    deadline = time.time() + grace
+    for p in kids:
+        try:
+            p.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def dead_children():
+    with _lock:
+        return [p for p in _children if p.poll() is not None]
+
+
+def free_port():
+    """A port free on 127.0.0.1 right now (the kernel's choice)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class PortPool:
+    """Free ports handed out once each within this run."""
+
+    def __init__(self):
+        self.used = set()
+
+    def take(self):
+        while True:
+            p = free_port()
+            if p not in self.used:
+                self.used.add(p)
+                return p

@@ -1,0 +1,420 @@
+"""API-level tests of the running test clusters (needs $KUBESIM_DIR: run
+through tests/sim/with-clusters). What these prove: the fault proxy's rules
+and log, Multus addresses from the NADs' IPAM per cluster, pod life cycle on
+the simulated nodes, client-certificate identity through the proxy, and that
+the two clusters are independent."""
+
+import base64
+import http.client
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import yaml  # noqa: E402
+
+from simlib import kubeapi, pki  # noqa: E402
+
+DIR = os.environ.get("KUBESIM_DIR")
+
+
+def kubeconfig():
+    with open(os.path.join(DIR, "kubeconfig")) as f:
+        return yaml.safe_load(f)
+
+
+def endpoint(context):
+    """(host, port, ca file, token) of a kubeconfig context."""
+    cfg = kubeconfig()
+    ctx = next(c["context"] for c in cfg["contexts"] if c["name"] == context)
+    cl = next(c["cluster"] for c in cfg["clusters"] if c["name"] == ctx["cluster"])
+    user = next(u["user"] for u in cfg["users"] if u["name"] == ctx["user"])
+    ca = tempfile.NamedTemporaryFile("wb", suffix=".crt", delete=False)
+    ca.write(base64.b64decode(cl["certificate-authority-data"]))
+    ca.close()
+    host, port = cl["server"].split("//")[1].split(":")
+    return host, int(port), ca.name, user["token"]
+
+
+def client(context="source"):
+    host, port, ca, token = endpoint(context)
+    return kubeapi.Client(host, port, ca, token, user_agent="test-clusters/" + context)
+
+
+def admin(method, path, body=None):
+    with open(os.path.join(DIR, "admin.json")) as f:
+        adm = json.load(f)
+    with open(adm["tokenFile"]) as f:
+        token = f.read().strip()
+    ctx = ssl.create_default_context(cafile=adm["ca"])
+    ctx.check_hostname = False
+    host, port = adm["url"].split("//")[1].split(":")
+    conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
+    conn.request(method, path, body=None if body is None else json.dumps(body),
+                 headers={"Authorization": "Bearer " + token})
+    r = conn.getresponse()
+    data = json.loads(r.read() or b"null")
+    conn.close()
+    return r.status, data
+
+
+def requests_log():
+    with open(os.path.join(DIR, "requests.jsonl")) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def wait_for(fn, timeout=20, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@unittest.skipUnless(DIR, "needs running test clusters ($KUBESIM_DIR); use tests/sim/with-clusters")
+class ClusterTest(unittest.TestCase):
+    ns = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.src, cls.tgt = client("source"), client("target")
+        cls.ns = "t-" + uuid.uuid4().hex[:8]
+        for c in (cls.src, cls.tgt):
+            c.create("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                            "metadata": {"name": cls.ns}})
+        # Pods need the namespace's default ServiceAccount token (1.20 admission).
+        for c in (cls.src, cls.tgt):
+            wait_for(lambda: (c.get("/api/v1/namespaces/%s/serviceaccounts/default" % cls.ns, ok404=True)
+                              or {}).get("secrets"), what="default service account")
+
+    @classmethod
+    def tearDownClass(cls):
+        for c in (cls.src, cls.tgt):
+            c.delete("/api/v1/namespaces/" + cls.ns, ok404=True)
+        admin("DELETE", "/clusters/source/faults")
+        admin("DELETE", "/clusters/target/faults")
+
+    def tearDown(self):
+        admin("DELETE", "/clusters/source/faults")
+        admin("DELETE", "/clusters/target/faults")
+
+    def pod(self, c, name, annotations=None, restart="Always"):
+        c.create("/api/v1/namespaces/%s/pods" % self.ns, {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "annotations": annotations or {}},
+            "spec": {"restartPolicy": restart, "containers": [{"name": "c", "image": "registry.example/x:1"}]}})
+
+    def get_pod(self, c, name):
+        return c.get("/api/v1/namespaces/%s/pods/%s" % (self.ns, name))
+
+
+class TestProxyFaults(ClusterTest):
+    def raw(self, context, method, path, body=None):
+        host, port, ca, token = endpoint(context)
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.check_hostname = False
+        conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=30)
+        conn.request(method, path, body=None if body is None else json.dumps(body),
+                     headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        r = conn.getresponse()
+        data = r.read()
+        conn.close()
+        return r, json.loads(data) if data else None
+
+    def test_error_rule_answers_a_status_and_is_logged(self):
+        st, rule = admin("POST", "/clusters/source/faults",
+                         {"verb": "get", "resource": "namespaces", "name": self.ns, "status": 503, "count": 1})
+        self.assertEqual(st, 201)
+        r, body = self.raw("source", "GET", "/api/v1/namespaces/" + self.ns)
+        self.assertEqual((r.status, body["kind"], body["reason"]), (503, "Status", "ServiceUnavailable"))
+        r, body = self.raw("source", "GET", "/api/v1/namespaces/" + self.ns)  # count: 1 is spent
+        self.assertEqual((r.status, body["metadata"]["name"]), (200, self.ns))
+        entries = [e for e in requests_log() if e["path"] == "/api/v1/namespaces/" + self.ns]
+        self.assertEqual([e["status"] for e in entries[-2:]], [503, 200], entries[-2:])
+        self.assertEqual(entries[-2]["faults"], [rule["id"]])
+        self.assertNotIn("faults", entries[-1])
+        self.assertEqual((entries[-1]["user"], entries[-1]["verb"], entries[-1]["method"]),
+                         ("admin", "get", "GET"))
+        _, view = admin("GET", "/clusters/source/faults")
+        self.assertEqual(view["rules"][0]["fired"], 1)
+
+    def test_429_carries_retry_after_and_post_is_matched_by_verb(self):
+        admin("POST", "/clusters/source/faults", {"verb": "create", "resource": "configmaps", "status": 429,
+                                                  "retryAfter": 2})
+        host, port, ca, token = endpoint("source")
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.check_hostname = False
+        conn = http.client.HTTPSConnection(host, port, context=ctx)
+        conn.request("POST", "/api/v1/namespaces/%s/configmaps" % self.ns,
+                     body=json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}),
+                     headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        self.assertEqual((r.status, r.getheader("Retry-After")), (429, "2"))
+        self.assertEqual((body["kind"], body["reason"], body["code"]), ("Status", "TooManyRequests", 429))
+        # Nothing reached the apiserver.
+        self.assertIsNone(self.src.get("/api/v1/namespaces/%s/configmaps/x" % self.ns, ok404=True))
+        admin("DELETE", "/clusters/source/faults")
+        conn.request("GET", "/api/v1/namespaces/%s/configmaps" % self.ns,
+                     headers={"Authorization": "Bearer " + token})
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)  # transparent again, on the same connection
+
+    def test_faults_switch_on_and_off_while_a_client_runs(self):
+        codes = []
+        stop = threading.Event()
+        host, port, ca, token = endpoint("target")
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.check_hostname = False
+
+        def loop():
+            conn = http.client.HTTPSConnection(host, port, context=ctx)
+            while not stop.is_set() and len(codes) < 2000:
+                conn.request("GET", "/api/v1/namespaces/%s/pods" % self.ns,
+                             headers={"Authorization": "Bearer " + token, "User-Agent": "fault-loop"})
+                r = conn.getresponse()
+                r.read()
+                codes.append(r.status)
+            conn.close()
+
+        t = threading.Thread(target=loop)
+        t.start()
+        wait_for(lambda: len(codes) > 20, what="first requests")
+        mark = len(codes)
+        admin("POST", "/clusters/target/faults", {"verb": "list", "resource": "pods", "status": 500})
+        wait_for(lambda: len(codes) > mark + 20, what="requests under fault")
+        admin("DELETE", "/clusters/target/faults")
+        mark2 = len(codes)
+        wait_for(lambda: len(codes) > mark2 + 20, what="requests after fault")
+        stop.set()
+        t.join()
+        self.assertEqual(set(codes[:mark]), {200})
+        self.assertIn(500, codes[mark:mark2 + 1])
+        self.assertEqual(set(codes[mark2 + 1:]), {200})  # one may have been in flight
+        logged = [e for e in requests_log() if e["userAgent"] == "fault-loop"]
+        self.assertEqual(len(logged), len(codes))  # every request is in the log
+        self.assertEqual([e["status"] for e in logged], codes)
+
+    def test_latency(self):
+        admin("POST", "/clusters/source/faults", {"verb": "get", "resource": "namespaces", "latencyMs": 300})
+        t0 = time.time()
+        self.src.get("/api/v1/namespaces/" + self.ns)
+        self.assertGreaterEqual(time.time() - t0, 0.3)
+
+    def test_reset_mid_response(self):
+        admin("POST", "/clusters/source/faults", {"verb": "list", "resource": "namespaces", "reset": True})
+        host, port, ca, token = endpoint("source")
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.check_hostname = False
+        conn = http.client.HTTPSConnection(host, port, context=ctx)
+        conn.request("GET", "/api/v1/namespaces", headers={"Authorization": "Bearer " + token})
+        with self.assertRaises((http.client.HTTPException, OSError)):
+            r = conn.getresponse()
+            r.read()
+        e = wait_for(lambda: [x for x in requests_log() if x["path"] == "/api/v1/namespaces" and x.get("faults")],
+                     what="the reset request in the log")[-1]
+        self.assertEqual((e["verb"], e["status"]), ("list", 200))
+
+    def test_watch_closed_after_n_seconds_and_resumable(self):
+        admin("POST", "/clusters/source/faults", {"verb": "watch", "resource": "configmaps", "watchCloseAfter": 1})
+        lst = self.src.get("/api/v1/namespaces/%s/configmaps" % self.ns)
+        rv = lst["metadata"]["resourceVersion"]
+        stop = threading.Event()
+        t0 = time.time()
+        events = list(self.src.watch("/api/v1/namespaces/%s/configmaps" % self.ns, rv, stop))
+        took = time.time() - t0
+        self.assertGreaterEqual(took, 0.9)
+        self.assertLess(took, 10)
+        self.assertEqual(events, [])
+        # Resume from the same resourceVersion: an object made meanwhile arrives once.
+        self.src.create("/api/v1/namespaces/%s/configmaps" % self.ns,
+                        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w1"}})
+        admin("DELETE", "/clusters/source/faults")
+        got = []
+        for ev in self.src.watch("/api/v1/namespaces/%s/configmaps" % self.ns, rv, stop, timeout_seconds=2):
+            got.append((ev["type"], ev["object"]["metadata"]["name"]))
+            if got:
+                break
+        self.assertEqual(got, [("ADDED", "w1")])
+
+    def test_admin_endpoint_needs_token_and_checks_rules(self):
+        with open(os.path.join(DIR, "admin.json")) as f:
+            adm = json.load(f)
+        ctx = ssl.create_default_context(cafile=adm["ca"])
+        ctx.check_hostname = False
+        host, port = adm["url"].split("//")[1].split(":")
+        conn = http.client.HTTPSConnection(host, int(port), context=ctx)
+        conn.request("GET", "/clusters/source/faults", headers={"Authorization": "Bearer wrong"})
+        self.assertEqual(conn.getresponse().status, 401)
+        st, body = admin("POST", "/clusters/source/faults", {"verb": "get"})
+        self.assertEqual(st, 400)
+        st, body = admin("GET", "/clusters/nope/faults")
+        self.assertEqual(st, 404)
+
+    def test_tokens_never_logged(self):
+        host, port, ca, token = endpoint("source")
+        self.src.get("/api/v1/namespaces/" + self.ns)
+        with open(os.path.join(DIR, "requests.jsonl")) as f:
+            self.assertNotIn(token, f.read())
+
+
+class TestNodesAndPods(ClusterTest):
+    def test_pod_runs_with_ip_from_its_node_cidr(self):
+        self.pod(self.src, "p1")
+        pod = wait_for(lambda: (lambda p: p if p.get("status", {}).get("phase") == "Running" else None)(
+            self.get_pod(self.src, "p1")), what="pod Running")
+        node = self.src.get("/api/v1/nodes/" + pod["spec"]["nodeName"])
+        import ipaddress
+        self.assertIn(ipaddress.ip_address(pod["status"]["podIP"]), ipaddress.ip_network(node["spec"]["podCIDR"]))
+        self.assertEqual({c["type"]: c["status"] for c in pod["status"]["conditions"]}["Ready"], "True")
+
+    def test_run_to_completion(self):
+        self.pod(self.src, "ok", {"kubesim.cclm.io/run-seconds": "0.2"}, restart="Never")
+        self.pod(self.src, "bad", {"kubesim.cclm.io/exit-code": "4", "kubesim.cclm.io/log": "boom"}, restart="Never")
+        phase = lambda n: self.get_pod(self.src, n).get("status", {}).get("phase")  # noqa: E731
+        wait_for(lambda: phase("ok") == "Succeeded", what="Succeeded")
+        wait_for(lambda: phase("bad") == "Failed", what="Failed")
+        term = self.get_pod(self.src, "bad")["status"]["containerStatuses"][0]["state"]["terminated"]
+        self.assertEqual(term["exitCode"], 4)
+        log = self.src.get("/api/v1/namespaces/%s/pods/bad/log" % self.ns)
+        self.assertEqual(log, "boom\n")
+
+    def test_multus_addresses_per_cluster_from_nad_ipam(self):
+        cfg = {"cniVersion": "0.3.1", "type": "macvlan", "master": "ens4",
+               "ipam": {"type": "whereabouts", "range": "192.168.77.0/24",
+                        "range_start": "192.168.77.100", "range_end": "192.168.77.101"}}
+        for c in (self.src, self.tgt):
+            c.create("/apis/k8s.cni.cncf.io/v1/namespaces/%s/network-attachment-definitions" % self.ns, {
+                "apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+                "metadata": {"name": "mig"}, "spec": {"config": json.dumps(cfg)}})
+        ips = {}
+        for cname, c in (("source", self.src), ("target", self.tgt)):
+            self.pod(c, "m1", {"k8s.v1.cni.cncf.io/networks": "mig@migration0"})
+            pod = wait_for(lambda: (lambda p: p if p.get("status", {}).get("phase") == "Running" else None)(
+                self.get_pod(c, "m1")), what="multus pod Running")
+            st = json.loads(pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])
+            self.assertEqual(st[0]["interface"], "eth0")
+            self.assertTrue(st[0]["default"])
+            self.assertEqual((st[1]["name"], st[1]["interface"]), ("%s/mig" % self.ns, "migration0"))
+            ips[cname] = st[1]["ips"]
+        # Same range on both sides: the same address twice, as on two real clusters.
+        self.assertEqual(ips["source"], ["192.168.77.100"])
+        self.assertEqual(ips["target"], ["192.168.77.100"])
+        self.pod(self.src, "m2", {"k8s.v1.cni.cncf.io/networks": "mig@migration0"})
+        pod = wait_for(lambda: (lambda p: p if p.get("status", {}).get("phase") == "Running" else None)(
+            self.get_pod(self.src, "m2")), what="second multus pod")
+        st = json.loads(pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])
+        self.assertEqual(st[1]["ips"], ["192.168.77.101"])
+        # The pool (2 addresses) is now exhausted: the third pod cannot start, and says why.
+        self.pod(self.src, "m3", {"k8s.v1.cni.cncf.io/networks": "mig@migration0"})
+        ev = wait_for(lambda: [e for e in self.src.get("/api/v1/namespaces/%s/events" % self.ns)["items"]
+                               if e["involvedObject"]["name"] == "m3"
+                               and e["reason"] == "FailedCreatePodSandBox"], what="sandbox failure event")
+        self.assertIn("exhausted", ev[0]["message"])
+        self.assertEqual(self.get_pod(self.src, "m3").get("status", {}).get("phase"), "Pending")
+        # Deleting m1 frees its address; m3 then starts with it.
+        self.src.delete("/api/v1/namespaces/%s/pods/m1" % self.ns)
+        pod = wait_for(lambda: (lambda p: p if p.get("status", {}).get("phase") == "Running" else None)(
+            self.get_pod(self.src, "m3")), timeout=30, what="m3 Running after m1 went")
+        st = json.loads(pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])
+        self.assertEqual(st[1]["ips"], ["192.168.77.100"])
+
+    def test_missing_nad_keeps_pod_pending_with_event(self):
+        self.pod(self.tgt, "nonad", {"k8s.v1.cni.cncf.io/networks": "nope"})
+        ev = wait_for(lambda: [e for e in self.tgt.get("/api/v1/namespaces/%s/events" % self.ns)["items"]
+                               if e["involvedObject"]["name"] == "nonad"
+                               and e["reason"] == "FailedCreatePodSandBox"], what="event")
+        self.assertIn("not found", ev[0]["message"])
+
+    def test_nodes_ready_with_leases(self):
+        for c in (self.src, self.tgt):
+            nodes = c.get("/api/v1/nodes")["items"]
+            self.assertEqual(len(nodes), 3)
+            for n in nodes:
+                self.assertEqual({x["type"]: x["status"] for x in n["status"]["conditions"]}["Ready"], "True")
+                lease = c.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" +
+                              n["metadata"]["name"])
+                self.assertEqual(lease["spec"]["holderIdentity"], n["metadata"]["name"])
+
+
+class TestIdentity(ClusterTest):
+    def test_clusters_are_independent(self):
+        host, port, ca, _ = endpoint("target")
+        _, _, _, src_token = endpoint("source")
+        other = kubeapi.Client(host, port, ca, src_token)
+        with self.assertRaises(kubeapi.ApiError) as cm:
+            other.get("/api/v1/namespaces")
+        self.assertEqual(cm.exception.code, 401)
+        # A CRD object on one cluster is not on the other.
+        self.src.create("/api/v1/namespaces/%s/configmaps" % self.ns,
+                        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "only-src"}})
+        self.assertIsNone(self.tgt.get("/api/v1/namespaces/%s/configmaps/only-src" % self.ns, ok404=True))
+
+    def test_client_certificate_identity_through_proxy(self):
+        pki_dir = os.path.join(DIR, "source", "pki")
+        key, crt = pki.client_cert(pki_dir, "test-cert-user", "cert-user", ["cclm-cert-testers"])
+        host, port, ca, _ = endpoint("source")
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.check_hostname = False
+        ctx.load_cert_chain(crt, key)
+        conn = http.client.HTTPSConnection(host, port, context=ctx)
+        conn.request("GET", "/api/v1/nodes")
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        self.assertEqual(r.status, 403)
+        self.assertIn('User "cert-user" cannot list resource "nodes"', body["message"])
+        # Grant the group, and the same certificate now lists nodes.
+        self.src.create("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "test-cert-" + self.ns},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io",
+                          "name": "cclm-cert-testers"}]})
+        try:
+            def ok():
+                conn.request("GET", "/api/v1/namespaces")
+                r = conn.getresponse()
+                r.read()
+                return r.status == 200
+            wait_for(ok, what="group binding to take effect")
+        finally:
+            self.src.delete("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/test-cert-" + self.ns)
+        # A certificate from another cluster's CA is not accepted as an identity.
+        tkey, tcrt = pki.client_cert(os.path.join(DIR, "target", "pki"), "test-cert-user", "cert-user", [])
+        ctx2 = ssl.create_default_context(cafile=ca)
+        ctx2.check_hostname = False
+        ctx2.load_cert_chain(tcrt, tkey)
+        conn2 = http.client.HTTPSConnection(host, port, context=ctx2)
+        with self.assertRaises((ssl.SSLError, OSError, http.client.HTTPException)):
+            conn2.request("GET", "/api/v1/namespaces")
+            conn2.getresponse().read()
+
+    def test_forged_remote_user_header_is_dropped(self):
+        host, port, ca, token = endpoint("source-viewer")
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.check_hostname = False
+        conn = http.client.HTTPSConnection(host, port, context=ctx)
+        conn.request("POST", "/api/v1/namespaces", body=json.dumps(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "forged-" + self.ns}}),
+            headers={"Authorization": "Bearer " + token, "X-Remote-User": "admin",
+                     "X-Remote-Group": "system:masters", "Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 403)
+
+
+if __name__ == "__main__":
+    unittest.main()

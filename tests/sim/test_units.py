@@ -1,0 +1,177 @@
+"""Unit tests of the simulator's pure parts: IPAM, fault rules, request
+classification, scenario parsing, CRD stripping, Multus request parsing."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from simlib import crds, faultproxy, ipam, nodes, scenario  # noqa: E402
+
+
+class TestIpam(unittest.TestCase):
+    def alloc_n(self, cfg, n, nad="ns/nad"):
+        a = ipam.Allocator()
+        return [a.allocate(nad, cfg, ("uid%d" % i, "net1"))[0] for i in range(n)]
+
+    def test_cidr_skips_network_address(self):
+        got = self.alloc_n({"type": "whereabouts", "range": "192.168.10.0/24"}, 3)
+        self.assertEqual(got, ["192.168.10.1/24", "192.168.10.2/24", "192.168.10.3/24"])
+
+    def test_range_start_end_and_exclude(self):
+        cfg = {"type": "whereabouts", "range": "10.200.0.0/24", "range_start": "10.200.0.10",
+               "range_end": "10.200.0.13", "exclude": ["10.200.0.11/32"]}
+        got = self.alloc_n(cfg, 3)
+        self.assertEqual(got, ["10.200.0.10/24", "10.200.0.12/24", "10.200.0.13/24"])
+        with self.assertRaises(ipam.IpamError):
+            self.alloc_n(cfg, 4)
+
+    def test_dash_range_form(self):
+        got = self.alloc_n({"type": "whereabouts", "range": "10.0.0.5-10.0.0.6/24"}, 2)
+        self.assertEqual(got, ["10.0.0.5/24", "10.0.0.6/24"])
+
+    def test_same_owner_same_address_and_release(self):
+        a = ipam.Allocator()
+        cfg = {"type": "whereabouts", "range": "10.1.0.0/29"}
+        first = a.allocate("n", cfg, ("u1", "net1"))
+        self.assertEqual(a.allocate("n", cfg, ("u1", "net1")), first)
+        a.release_pod("u1")
+        self.assertEqual(a.allocate("n", cfg, ("u2", "net1")), first)
+
+    def test_two_clusters_overlap_gives_duplicates(self):
+        cfg = {"type": "whereabouts", "range": "10.9.0.0/24"}
+        self.assertEqual(self.alloc_n(cfg, 2), self.alloc_n(cfg, 2))
+
+    def test_static_every_pod_gets_all_addresses(self):
+        cfg = {"type": "static", "addresses": [{"address": "10.5.0.7/24"}]}
+        a = ipam.Allocator()
+        self.assertEqual(a.allocate("n", cfg, ("u1", "x")), ["10.5.0.7/24"])
+        self.assertEqual(a.allocate("n", cfg, ("u2", "x")), ["10.5.0.7/24"])
+
+    def test_unknown_type_and_bad_config(self):
+        with self.assertRaises(ipam.IpamError):
+            ipam.Pool({"type": "host-local"})
+        with self.assertRaises(ipam.IpamError):
+            ipam.Pool({"type": "whereabouts"})
+        with self.assertRaises(ipam.IpamError):
+            ipam.nad_ipam({"metadata": {"name": "x"}, "spec": {"config": "{not json"}})
+
+    def test_nad_ipam_in_plugin_list(self):
+        cfg, ip = ipam.nad_ipam({"metadata": {"name": "x"}, "spec": {"config":
+                                 '{"cniVersion":"0.3.1","plugins":[{"type":"macvlan","ipam":{"type":"whereabouts",'
+                                 '"range":"10.0.0.0/24"}}]}'}})
+        self.assertEqual(cfg["type"], "macvlan")
+        self.assertEqual(ip["range"], "10.0.0.0/24")
+
+
+class TestClassify(unittest.TestCase):
+    def test_verbs_and_resources(self):
+        c = faultproxy.classify
+        self.assertEqual(c("GET", "/api/v1/namespaces/ns1/pods/p1"), ("get", "pods", "ns1", "p1"))
+        self.assertEqual(c("GET", "/api/v1/namespaces/ns1/pods?limit=5"), ("list", "pods", "ns1", ""))
+        self.assertEqual(c("GET", "/api/v1/pods?watch=1&resourceVersion=5"), ("watch", "pods", "", ""))
+        self.assertEqual(c("GET", "/api/v1/watch/namespaces/a/pods"), ("watch", "pods", "a", ""))
+        self.assertEqual(c("POST", "/apis/kubevirt.io/v1/namespaces/a/virtualmachines"),
+                         ("create", "virtualmachines", "a", ""))
+        self.assertEqual(c("PATCH", "/apis/kubevirt.io/v1/namespaces/a/virtualmachines/vm/status"),
+                         ("patch", "virtualmachines/status", "a", "vm"))
+        self.assertEqual(c("DELETE", "/api/v1/namespaces/a/pods"), ("deletecollection", "pods", "a", ""))
+        self.assertEqual(c("GET", "/api/v1/namespaces/a"), ("get", "namespaces", "", "a"))
+        self.assertEqual(c("GET", "/api/v1/namespaces"), ("list", "namespaces", "", ""))
+        self.assertEqual(c("GET", "/api/v1/namespaces/a/pods/p/log"), ("get", "pods/log", "a", "p"))
+        self.assertEqual(c("GET", "/version")[1], "")
+
+
+class TestFaults(unittest.TestCase):
+    def test_rules_match_and_count(self):
+        f = faultproxy.Faults(seed=7)
+        f.add({"verb": "get", "resource": "pods", "status": 503, "count": 2})
+        self.assertEqual(f.pick("list", "pods", "a", "", "u"), {})
+        self.assertEqual(f.pick("get", "pods", "a", "p", "u")["status"], 503)
+        self.assertEqual(f.pick("get", "pods", "a", "p", "u")["status"], 503)
+        self.assertEqual(f.pick("get", "pods", "a", "p", "u"), {})
+        self.assertEqual(f.view()["rules"][0]["fired"], 2)
+
+    def test_rate_is_deterministic_per_seed(self):
+        def run(seed):
+            f = faultproxy.Faults(seed=seed)
+            f.add({"status": 500, "rate": 0.5})
+            return [bool(f.pick("get", "pods", "", "x", "u")) for _ in range(64)]
+        self.assertEqual(run(3), run(3))
+        self.assertNotEqual(run(3), run(4))
+        hits = sum(run(3))
+        self.assertTrue(10 < hits < 54, hits)
+
+    def test_bad_rules_refused(self):
+        f = faultproxy.Faults()
+        for bad in ({"verb": "get"}, {"verb": "fetch", "status": 500}, {"status": 200},
+                    {"status": 500, "rate": 2}):
+            with self.assertRaises(ValueError, msg=bad):
+                f.add(bad)
+
+    def test_status_body_is_a_kubernetes_status(self):
+        import json
+        st = json.loads(faultproxy.status_body(429, "slow down", retry_after=3))
+        self.assertEqual((st["kind"], st["code"], st["reason"]), ("Status", 429, "TooManyRequests"))
+        self.assertEqual(st["details"]["retryAfterSeconds"], 3)
+
+
+class TestScenario(unittest.TestCase):
+    def test_default_scenario(self):
+        sc = scenario.load("two-clusters")
+        self.assertEqual([c["name"] for c in sc["clusters"]], ["source", "target"])
+        self.assertEqual([n["name"] for n in sc["clusters"][0]["nodes"]],
+                         ["source-worker-0", "source-worker-1", "source-worker-2"])
+        cidrs = [n["podCIDR"] for c in sc["clusters"] for n in c["nodes"]]
+        self.assertEqual(len(set(cidrs)), 6)
+        self.assertEqual([u["name"] for u in sc["users"]], ["admin", "viewer"])
+
+    def test_errors_name_the_field(self):
+        cases = [({}, "clusters"), ({"clusters": [{"name": "a"}, {"name": "a"}]}, "duplicate"),
+                 ({"clusters": [{"name": "a", "podCIDR": "nope"}]}, "podCIDR"),
+                 ({"clusters": [{"name": "a"}], "users": [{"name": "u", "clusters": ["b"]}]}, "users[0]"),
+                 ({"clusters": [{"name": "a"}], "faults": [{"cluster": "zz"}]}, "faults[0]")]
+        for doc, word in cases:
+            with self.assertRaises(scenario.ScenarioError) as cm:
+                scenario.normalize(doc)
+            self.assertIn(word, str(cm.exception))
+
+    def test_unknown_scenario(self):
+        with self.assertRaises(scenario.ScenarioError) as cm:
+            scenario.load("no-such-scenario")
+        self.assertIn("two-clusters", str(cm.exception))
+
+
+class TestCrds(unittest.TestCase):
+    def test_strip(self):
+        schema = {"properties": {
+            "a": {"type": "string", "default": ""},
+            "b": {"type": "string", "default": "x"},
+            "c": {"type": "object", "x-kubernetes-validations": [{"rule": "self.x"}],
+                  "properties": {"default": {"type": "string"}}},
+            "d": {"type": "integer", "default": None}}}
+        self.assertEqual(crds.strip_for_1_20(schema), 3)
+        self.assertNotIn("default", schema["properties"]["a"])
+        self.assertEqual(schema["properties"]["b"]["default"], "x")
+        self.assertIn("default", schema["properties"]["c"]["properties"])
+        self.assertNotIn("x-kubernetes-validations", schema["properties"]["c"])
+
+    def test_all_files_parse_and_are_clean(self):
+        loaded = crds.load_all()
+        self.assertEqual(len(loaded), len(crds.CRD_FILES))
+        for rel, crd in loaded:
+            self.assertEqual(crds.strip_for_1_20(crd), 0, rel)
+
+
+class TestMultus(unittest.TestCase):
+    def test_forms(self):
+        self.assertEqual(nodes.parse_networks("a, other/b@migration0", "ns"),
+                         [("ns", "a", "net1"), ("other", "b", "migration0")])
+        self.assertEqual(nodes.parse_networks('[{"name":"m","namespace":"openshift-cnv","interface":"migration0"}]',
+                                              "x"), [("openshift-cnv", "m", "migration0")])
+        self.assertEqual(nodes.parse_networks("", "x"), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
