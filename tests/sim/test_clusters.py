@@ -365,7 +365,7 @@ class TestIdentity(ClusterTest):
 
     def test_client_certificate_identity_through_proxy(self):
         pki_dir = os.path.join(DIR, "source", "pki")
-        key, crt = pki.client_cert(pki_dir, "test-cert-user", "cert-user", ["cclm-cert-testers"])
+        key, crt = pki.client_cert(pki_dir, "test-cert-user", "cert-user", ["cclm-other", "cclm-cert-testers"])
         host, port, ca, _ = endpoint("source")
         ctx = ssl.create_default_context(cafile=ca)
         ctx.check_hostname = False

@@ -175,3 +175,47 @@ class TestMultus(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestKubeBinaries(unittest.TestCase):
+    """Where kube-binaries takes the binaries from (nothing is built here)."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kube-binaries")
+
+    def run_script(self, env, *args):
+        import subprocess
+        e = {k: v for k, v in os.environ.items() if k not in ("CCLM_KUBE_BIN", "KUBEBUILDER_ASSETS")}
+        e.update(env)
+        return subprocess.run([self.script, *args], env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
+
+    def fake_bin(self, d, names=("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")):
+        for n in names:
+            p = os.path.join(d, n)
+            with open(p, "w") as f:
+                f.write("#!/bin/sh\n")
+            os.chmod(p, 0o755)
+
+    def test_named_directory_wins(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as cache:
+            self.fake_bin(d)
+            for var in ("CCLM_KUBE_BIN", "KUBEBUILDER_ASSETS"):
+                r = self.run_script({var: d, "CCLM_CACHE": cache})
+                self.assertEqual((r.returncode, r.stdout.strip()), (0, d), r.stderr)
+
+    def test_incomplete_directory_is_an_error(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as cache:
+            self.fake_bin(d, names=("kube-apiserver", "etcd"))
+            r = self.run_script({"CCLM_KUBE_BIN": d, "CCLM_CACHE": cache})
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("lacks one of", r.stderr)
+            self.assertEqual(r.stdout, "")
+
+    def test_check_says_a_build_is_needed_and_builds_nothing(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as cache:
+            r = self.run_script({"CCLM_CACHE": cache}, "--check")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("build from Debian's source package is needed", r.stderr)
+            self.assertEqual(os.listdir(cache), [])

@@ -65,6 +65,15 @@ class Cluster:
         return tok
 
     # ---- processes -----------------------------------------------------------
+    @staticmethod
+    def go_env():
+        """The Go components' environment: a tighter GC (GOGC=25 unless the
+        caller set GOGC) keeps two apiservers with the large KubeVirt CRDs
+        near 400 MiB each instead of 700."""
+        env = dict(os.environ)
+        env.setdefault("GOGC", "25")
+        return env
+
     def start_processes(self):
         tokfile = os.path.join(self.dir, "tokens.csv")
         with open(tokfile, "w") as f:
@@ -78,7 +87,7 @@ class Cluster:
                      "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % self.etcd_peer,
                      "--initial-cluster", "%s=http://127.0.0.1:%d" % (self.name, self.etcd_peer),
                      "--unsafe-no-fsync", "--snapshot-count", "50000", "--log-level", "warn"],
-                    os.path.join(self.logs, "etcd.log"))
+                    os.path.join(self.logs, "etcd.log"), env=self.go_env())
         p = self.pki
         procs.start([self.bin + "/kube-apiserver",
                      "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
@@ -99,7 +108,7 @@ class Cluster:
                      "--requestheader-extra-headers-prefix=X-Remote-Extra-",
                      "--kubelet-preferred-address-types=InternalIP",
                      "--allow-privileged=true", "--profiling=false", "--v=1"],
-                    os.path.join(self.logs, "kube-apiserver.log"))
+                    os.path.join(self.logs, "kube-apiserver.log"), env=self.go_env())
 
     def start_controllers(self):
         p = self.pki
@@ -111,13 +120,13 @@ class Cluster:
                      "--service-account-private-key-file=" + p["sa_key"], "--root-ca-file=" + p["ca_crt"],
                      "--use-service-account-credentials=true", "--cluster-name=" + self.name,
                      "--concurrent-gc-syncs=5", "--v=1"],
-                    os.path.join(self.logs, "kube-controller-manager.log"))
+                    os.path.join(self.logs, "kube-controller-manager.log"), env=self.go_env())
         sch_cfg = os.path.join(self.dir, "kube-scheduler.kubeconfig")
         write_component_kubeconfig(sch_cfg, self.api_port, p["ca_crt"], self.sched_token,
                                    "system:kube-scheduler")
         procs.start([self.bin + "/kube-scheduler", "--kubeconfig=" + sch_cfg, "--leader-elect=false",
                      "--port=0", "--secure-port=0", "--v=1"],
-                    os.path.join(self.logs, "kube-scheduler.log"))
+                    os.path.join(self.logs, "kube-scheduler.log"), env=self.go_env())
 
     def wait_apiserver(self, timeout=90):
         self.client = kubeapi.Client("127.0.0.1", self.api_port, self.pki["ca_crt"], self.sim_token,

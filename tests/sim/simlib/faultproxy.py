@@ -360,28 +360,21 @@ class ProxyHandler(socketserver.StreamRequestHandler):
             self.proxy.log.write(entry)
 
     def forward(self, method, target, headers, body, user, groups, via, effects):
-        out = {}
-        order = []
-        for k, v in headers:
-            lk = k.lower()
-            if lk in HOP or lk == "host" or lk.startswith("x-remote-"):
-                continue
-            if lk not in out:
-                order.append(k)
-                out[k] = v
-            else:
-                out[k] += ", " + v
-        conn = self.upstream_conn(via == "cert")
-        hdrs = dict(out)
+        fwd = [(k, v) for k, v in headers
+               if k.lower() not in HOP and k.lower() != "host" and not k.lower().startswith("x-remote-")]
         if via == "cert":
-            hdrs["X-Remote-User"] = user
-            if groups:
-                hdrs["X-Remote-Group"] = groups[0]  # http.client sends one per key
+            # front-proxy identity: one X-Remote-Group header per group
+            fwd.append(("X-Remote-User", user))
+            fwd.extend(("X-Remote-Group", g) for g in groups)
         if body or method in ("POST", "PUT", "PATCH"):
-            hdrs["Content-Length"] = str(len(body))
+            fwd.append(("Content-Length", str(len(body))))
+        conn = self.upstream_conn(via == "cert")
         for attempt in range(2):
             try:
-                conn.request(method, target, body=body if body else None, headers=hdrs)
+                conn.putrequest(method, target, skip_accept_encoding=True)
+                for k, v in fwd:
+                    conn.putheader(k, v)
+                conn.endheaders(body if body else None)
                 resp = conn.getresponse()
                 break
             except (OSError, http.client.HTTPException):

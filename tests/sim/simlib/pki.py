@@ -40,13 +40,13 @@ def ca(dirpath, name, cn):
     return key, crt
 
 
-def leaf(dirpath, name, ca_key, ca_crt, cn, org=None, sans=None, client=False, server=False):
+def leaf(dirpath, name, ca_key, ca_crt, cn, orgs=(), sans=None, client=False, server=False):
     """Make (once) DIR/NAME.key and DIR/NAME.crt signed by the CA."""
     key, crt = os.path.join(dirpath, name + ".key"), os.path.join(dirpath, name + ".crt")
     if os.path.exists(crt):
         return key, crt
     ec_key(key)
-    subj = "/CN=" + cn + ("/O=" + org if org else "")
+    subj = "/CN=" + cn + "".join("/O=" + o for o in orgs)
     csr = os.path.join(dirpath, name + ".csr")
     ext = os.path.join(dirpath, name + ".ext")
     usages = []
@@ -92,7 +92,6 @@ def cluster_pki(pki_dir):
 
 
 def client_cert(pki_dir, name, user, groups):
-    """A client certificate for USER (groups become O= entries: only one here)."""
+    """A client certificate for USER; each group becomes an O= entry."""
     ca_key, ca_crt = os.path.join(pki_dir, "ca.key"), os.path.join(pki_dir, "ca.crt")
-    org = groups[0] if groups else None
-    return leaf(pki_dir, name, ca_key, ca_crt, user, org=org, client=True)
+    return leaf(pki_dir, name, ca_key, ca_crt, user, orgs=groups, client=True)
