@@ -32,8 +32,8 @@ teardown() {
 		kubectl --context "$ctx" -n "$TEST_NS" patch configmap cm1 --type json -p '[{"op":"replace","path":"/data/a","value":"3"}]'
 		run kubectl --context "$ctx" -n "$TEST_NS" get configmap cm1 -o jsonpath='{.data.a},{.data.b}'
 		assert_output "3,2"
-		kubectl --context "$ctx" -n "$TEST_NS" wait --for=delete configmap/nothing --timeout=1s 2>/dev/null || true
-		kubectl --context "$ctx" -n "$TEST_NS" delete configmap cm1
+		kubectl --context "$ctx" -n "$TEST_NS" delete configmap cm1 --wait=false
+		kubectl --context "$ctx" -n "$TEST_NS" wait --for=delete configmap/cm1 --timeout=30s
 		run kubectl --context "$ctx" -n "$TEST_NS" get configmap cm1
 		assert_failure
 		assert_output --partial 'NotFound'
@@ -81,8 +81,7 @@ teardown() {
 @test "kubectl logs reaches the simulated kubelet through the apiserver" {
 	kubectl --context source -n "$TEST_NS" run talker --image=registry.example/t:1 --restart=Never \
 		--annotations=kubesim.cclm.io/log='line one' --annotations=kubesim.cclm.io/run-seconds=0.1
-	kubectl --context source -n "$TEST_NS" wait --for=jsonpath='{.status.phase}'=Succeeded pod/talker --timeout=30s 2>/dev/null ||
-		kubectl --context source -n "$TEST_NS" wait --for=condition=Ready=false pod/talker --timeout=30s
+	kubectl --context source -n "$TEST_NS" wait --for=jsonpath='{.status.phase}'=Succeeded pod/talker --timeout=30s
 	run kubectl --context source -n "$TEST_NS" logs talker
 	assert_success
 	assert_output 'line one'
