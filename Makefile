@@ -45,7 +45,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 LIB_SRC := $(wildcard common/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/version.o
 LIB := $(BUILD)/lib/libcclm.a
 
 # One executable per folder in plugins/: plugins/cclm -> kubectl-cclm,
@@ -71,7 +71,21 @@ all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -DCCLM_VERSION='"$(VERSION)"' -DCCLM_COMMIT='"$(COMMIT)"' -c $< -o $@
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# The version and commit, rewritten only when they change (common/version.h).
+$(BUILD)/gen/version.c: FORCE
+	@mkdir -p $(dir $@)
+	@printf 'const char cclm_version_number[] = "%s";\nconst char cclm_build_commit[] = "%s";\n' \
+		'$(VERSION)' '$(COMMIT)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/obj/gen/version.o: $(BUILD)/gen/version.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+.PHONY: FORCE
+FORCE:
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

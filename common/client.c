@@ -13,13 +13,8 @@
 #include "exec_cred.h"
 #include "json.h"
 #include "redact.h"
+#include "version.h"
 
-#ifndef CCLM_VERSION
-#define CCLM_VERSION "0.0.0"
-#endif
-#ifndef CCLM_COMMIT
-#define CCLM_COMMIT "unknown"
-#endif
 
 #define DEFAULT_MAX_BODY (256UL << 20)
 #define TOKEN_FILE_REREAD_S 60
@@ -151,7 +146,8 @@ struct kclient *kclient_new(const struct kcfg *cfg, const struct kclient_opts *o
 	if (!c->o.connect_timeout_ms)
 		c->o.connect_timeout_ms = 10000;
 	if (!c->o.user_agent) {
-		snprintf(default_ua, sizeof(default_ua), "kubectl-cclm/v%s (linux) cclm/%s", CCLM_VERSION, CCLM_COMMIT);
+		snprintf(default_ua, sizeof(default_ua), "kubectl-cclm/v%s (linux) cclm/%s", cclm_version_number,
+			 cclm_build_commit);
 		c->o.user_agent = default_ua;
 	}
 	snprintf(c->name, sizeof(c->name), "%s", cfg->context_name ? cfg->context_name : cfg->server);

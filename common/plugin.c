@@ -9,13 +9,8 @@
 
 #include "msg.h"
 #include "output.h"
+#include "version.h"
 
-#ifndef CCLM_VERSION
-#define CCLM_VERSION "0.0.0"
-#endif
-#ifndef CCLM_COMMIT
-#define CCLM_COMMIT "unknown"
-#endif
 
 static struct cclm_ctx g;
 static bool want_help, want_version;
@@ -62,7 +57,11 @@ static const struct opt output_opts[] = {
 
 const char *cclm_version(void)
 {
-	return "v" CCLM_VERSION " (" CCLM_COMMIT ")";
+	static char v[96];
+
+	if (!v[0])
+		snprintf(v, sizeof(v), "v%s (%s)", cclm_version_number, cclm_build_commit);
+	return v;
 }
 
 static void log_line(void *ctx, const char *line)
