@@ -19,6 +19,7 @@
 
 #include "exec_cred.h"
 #include "kubeconfig.h"
+#include "fixture.h"
 
 #define V1 "client.authentication.k8s.io/v1"
 #define V1BETA1 "client.authentication.k8s.io/v1beta1"
@@ -27,49 +28,11 @@
 /* 2030-01-01T00:00:00Z */
 #define T2030 ((time_t)1893456000)
 
-static char root[256];
-static char tdir[300];
-static int tcount;
 static char *saved_path;
 
-static const char *P(const char *rel)
-{
-	static char ring[8][512];
-	static int at;
-	char *p = ring[at++ % 8];
-
-	snprintf(p, 512, "%s/%s", tdir, rel);
-	return p;
-}
-
-static void mkdirs(const char *path)
-{
-	char tmp[512];
-	char *s;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (s = tmp + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			fail_msg("mkdir %s: %s", tmp, strerror(errno));
-		*s = '/';
-	}
-}
-
-static void wfile_mode(const char *rel, const char *text, mode_t mode)
-{
-	const char *path = P(rel);
-	FILE *f;
-
-	mkdirs(path);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
+#define P fx_path
+#define wfile_mode fx_write
+#define slurp fx_slurp
 
 /* A /bin/sh plugin; its output directory is $OUTDIR (from the stanza env). */
 static void wscript(const char *rel, const char *body)
@@ -80,46 +43,15 @@ static void wscript(const char *rel, const char *body)
 	wfile_mode(rel, text, 0755);
 }
 
-/* The whole content of a file under the test directory (NULL if none);
- * free() it. */
-static char *slurp(const char *rel)
-{
-	FILE *f = fopen(P(rel), "r");
-	char *s;
-	long n;
-
-	if (!f)
-		return NULL;
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	s = calloc(1, (size_t)n + 1);
-	assert_non_null(s);
-	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return s;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int group_setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	const char *path = getenv("PATH");
 
 	(void)state;
 	saved_path = strdup(path ? path : "/usr/bin:/bin");
 	if (!saved_path)
 		return -1;
-	snprintf(root, sizeof(root), "%s/cclm-exec-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	return mkdtemp(root) ? 0 : -1;
+	return fx_open_root("exec");
 }
 
 static int group_teardown(void **state)
@@ -127,14 +59,13 @@ static int group_teardown(void **state)
 	(void)state;
 	setenv("PATH", saved_path, 1);
 	free(saved_path);
-	return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return fx_close_root();
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tdir, sizeof(tdir), "%s/t%d", root, ++tcount);
-	if (mkdir(tdir, 0755))
+	if (fx_new_dir())
 		return -1;
 	setenv("HOME", P("home"), 1);
 	setenv("PATH", saved_path, 1);
@@ -174,7 +105,7 @@ static void load_with(struct kcfg *c, const char *api, const char *command, cons
 		 "      env:\n      - {name: OUTDIR, value: '%s'}\n"
 		 "%s"
 		 "contexts:\n- name: x\n  context: {cluster: c, user: u}\n",
-		 cluster_extra ? cluster_extra : "", api, command, tdir, exec_extra ? exec_extra : "");
+		 cluster_extra ? cluster_extra : "", api, command, fx_dir(), exec_extra ? exec_extra : "");
 	wfile_mode("kc", text, 0644);
 	fl.kubeconfig = P("kc");
 	if (kcfg_load(c, &fl, &e))

@@ -17,79 +17,26 @@
 #include <unistd.h>
 
 #include "kubeconfig.h"
+#include "fixture.h"
 
 /* base64 of "CA-PEM\n", "CERT-PEM\n", "KEY-PEM\n" */
 #define CA_B64 "Q0EtUEVNCg=="
 #define CERT_B64 "Q0VSVC1QRU0K"
 #define KEY_B64 "S0VZLVBFTQo="
 
-static char root[256]; /* the temporary directory of the whole run */
-static char tdir[300]; /* this test's directory */
-static int tcount;
-
-/* A path under this test's directory (a ring of buffers, so a few can be
- * live at once). */
-static const char *P(const char *rel)
-{
-	static char ring[8][512];
-	static int at;
-	char *p = ring[at++ % 8];
-
-	snprintf(p, 512, "%s/%s", tdir, rel);
-	return p;
-}
-
-static void mkdirs(const char *path)
-{
-	char tmp[512];
-	char *s;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (s = tmp + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			fail_msg("mkdir %s: %s", tmp, strerror(errno));
-		*s = '/';
-	}
-}
-
-/* Write a file under the test directory (parents created). */
-static void wfile(const char *rel, const char *text)
-{
-	const char *path = P(rel);
-	FILE *f;
-
-	mkdirs(path);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	chmod(path, 0700);
-	return remove(path);
-}
+#define P fx_path
+#define wfile(rel, text) fx_write(rel, text, 0644)
 
 static int group_setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(root, sizeof(root), "%s/cclm-kcfg-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	return mkdtemp(root) ? 0 : -1;
+	return fx_open_root("kcfg");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return fx_close_root();
 }
 
 /* Every test: a fresh directory, HOME inside it, no kubeconfig or
@@ -97,8 +44,7 @@ static int group_teardown(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tdir, sizeof(tdir), "%s/t%d", root, ++tcount);
-	if (mkdir(tdir, 0755))
+	if (fx_new_dir())
 		return -1;
 	setenv("HOME", P("home"), 1);
 	unsetenv("KUBECONFIG");
