@@ -570,7 +570,9 @@ static void sleep_ms(long ms)
 }
 
 /* The request with retries; the heart of every call. `sink` streams a 2xx
- * body instead of collecting it (watch). */
+ * body instead of collecting it (watch). Returns 0 on 2xx, -1 on failure (e
+ * set), and for streams: 1 when the sink asked to stop, 2 when the stream
+ * was cut after it started, 3 when `timeout_ms` ran out while streaming. */
 static int perform(struct kclient *c, const char *method, const char *path, const struct kquery *q,
 		   bool watch, const char *ctype, const void *body, size_t len, long timeout_ms,
 		   int (*sink)(void *, const char *, size_t), void *sink_ctx, struct kresp *out, struct kerr *e)
@@ -675,25 +677,19 @@ static int perform(struct kclient *c, const char *method, const char *path, cons
 			rc = 0;
 			goto done;
 		}
-		if (cc != CURLE_OK && !(sink && cc == CURLE_PARTIAL_FILE && resp->status == 200)) {
-			if (sink && resp->status >= 200 && resp->status < 300 && cc != CURLE_OPERATION_TIMEDOUT) {
-				rc = 2; /* a stream cut mid-way: the caller resumes */
-				goto done;
-			}
-			if (sink && cc == CURLE_OPERATION_TIMEDOUT && resp->status == 200) {
-				rc = 3; /* the caller's time is up */
-				goto done;
-			}
+		if (cc != CURLE_OK && sink && resp->status >= 200 && resp->status < 300) {
+			/* a stream that had started: our own deadline (3), or cut
+			 * mid-way by the server or something between (2) */
+			rc = cc == CURLE_OPERATION_TIMEDOUT ? 3 : 2;
+			goto done;
+		}
+		if (cc != CURLE_OK) {
 			if (idempotent && is_retryable_transport(cc) && attempt < c->o.max_retries) {
 				c->stats.retries++;
 				sleep_ms(backoff_ms(attempt++, -1));
 				continue;
 			}
 			transport_error(c, cc, url.s, e);
-			goto done;
-		}
-		if (sink && cc == CURLE_PARTIAL_FILE) {
-			rc = 2;
 			goto done;
 		}
 		if (resp->status == 401 && !reauthed && c->cfg->exec) {
