@@ -418,3 +418,93 @@ class TestIdentity(ClusterTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestVirtInstalled(ClusterTest):
+    """Simulated OpenShift Virtualization, part 1: installed state and HCO."""
+
+    hco = "/apis/hco.kubevirt.io/v1beta1/namespaces/openshift-cnv/hyperconvergeds/kubevirt-hyperconverged"
+    kv = "/apis/kubevirt.io/v1/namespaces/openshift-cnv/kubevirts/kubevirt-kubevirt-hyperconverged"
+
+    def test_versions_readable_the_documented_way(self):
+        for c in (self.src, self.tgt):
+            cv = c.get("/apis/config.openshift.io/v1/clusterversions/version")
+            self.assertEqual((cv["status"]["history"][0]["state"], cv["status"]["history"][0]["version"]),
+                             ("Completed", "4.20.3"))
+            self.assertEqual(cv["status"]["desired"]["version"], "4.20.3")
+            hco = c.get(self.hco)
+            self.assertEqual(hco["status"]["versions"], [{"name": "operator", "version": "4.20.3"}])
+            conds = {x["type"]: x["status"] for x in hco["status"]["conditions"]}
+            self.assertEqual((conds["Available"], conds["Progressing"]), ("True", "False"))
+            kv = c.get(self.kv)
+            self.assertEqual(kv["status"]["phase"], "Deployed")
+            self.assertTrue(kv["status"]["observedKubeVirtVersion"].startswith("v1.6."))
+
+    def test_installed_objects(self):
+        for name, c in (("source", self.src), ("target", self.tgt)):
+            for ns in ("openshift-cnv", "openshift-mtv", "openshift-monitoring"):
+                self.assertIsNotNone(c.get("/api/v1/namespaces/" + ns, ok404=True), ns)
+            role = c.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/kubevirt.io:migrate")
+            self.assertIn({"apiGroups": ["kubevirt.io"], "resources": ["virtualmachineinstancemigrations"],
+                           "verbs": ["get", "delete", "create", "update", "patch", "list", "watch",
+                                     "deletecollection"]}, role["rules"])
+            self.assertNotIn("rbac.authorization.k8s.io/aggregate-to-admin", role["metadata"].get("labels", {}))
+            scs = [s["metadata"]["name"] for s in c.get("/apis/storage.k8s.io/v1/storageclasses")["items"]]
+            self.assertIn("ocs-storagecluster-ceph-rbd-virtualization", scs)
+            pods = wait_for(lambda: [p for p in c.get("/api/v1/namespaces/openshift-cnv/pods",
+                                                     query={"labelSelector": "kubevirt.io=virt-handler"})["items"]
+                                     if p["status"].get("phase") == "Running"] if True else None,
+                            what="virt-handler pods")
+            self.assertEqual(sorted(p["spec"]["nodeName"] for p in pods),
+                             ["%s-worker-%d" % (name, i) for i in range(3)])
+            fcs = c.get("/apis/forklift.konveyor.io/v1beta1/forkliftcontrollers")["items"]
+            self.assertEqual(len(fcs), 1 if name == "target" else 0)  # MTV only on the target
+
+    def test_viewer_cannot_create_migrations(self):
+        viewer = client("source-viewer")
+        review = viewer.create("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {"namespace": self.ns, "verb": "create", "group": "kubevirt.io",
+                                            "resource": "virtualmachineinstancemigrations"}}})
+        self.assertFalse(review["status"]["allowed"])
+        review = viewer.create("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {"namespace": self.ns, "verb": "list", "group": "kubevirt.io",
+                                            "resource": "virtualmachines"}}})
+        self.assertTrue(review["status"]["allowed"])  # kubevirt.io:view aggregates into view
+
+    def test_hco_maps_gate_and_live_migration_config_into_kubevirt(self):
+        c = self.tgt
+        kv = c.get(self.kv)
+        self.assertNotIn("DecentralizedLiveMigration", kv["spec"]["configuration"]["developerConfiguration"]["featureGates"])
+        self.assertEqual(kv["spec"]["configuration"]["migrations"]["completionTimeoutPerGiB"], 150)  # HCO 1.16 default
+        try:
+            c.merge_patch(self.hco, {"spec": {
+                "featureGates": {"decentralizedLiveMigration": True},
+                "liveMigrationConfig": {"network": "livemigration-network", "bandwidthPerMigration": "64Mi",
+                                        "completionTimeoutPerGiB": 800, "parallelOutboundMigrationsPerNode": 1,
+                                        "allowPostCopy": True}}})
+            mig = wait_for(lambda: (lambda k: k["spec"]["configuration"] if "DecentralizedLiveMigration" in
+                                    k["spec"]["configuration"]["developerConfiguration"]["featureGates"] else None)(
+                c.get(self.kv)), what="the gate in the KubeVirt CR")["migrations"]
+            self.assertEqual((mig["network"], mig["bandwidthPerMigration"], mig["completionTimeoutPerGiB"],
+                              mig["parallelOutboundMigrationsPerNode"], mig["allowPostCopy"],
+                              mig["parallelMigrationsPerCluster"], mig["progressTimeout"]),
+                             ("livemigration-network", "64Mi", 800, 1, True, 5, 150))
+            hco = c.get(self.hco)
+            self.assertEqual(hco["status"]["observedGeneration"], hco["metadata"]["generation"])
+            # HCO's schema refuses a bandwidth that is not a quantity, and nothing changes
+            with self.assertRaises(kubeapi.ApiError) as cm:
+                c.merge_patch(self.hco, {"spec": {"liveMigrationConfig": {"bandwidthPerMigration": "fast"}}})
+            self.assertEqual(cm.exception.code, 422)
+            self.assertIn("spec.liveMigrationConfig.bandwidthPerMigration", str(cm.exception))
+        finally:
+            c.merge_patch(self.hco, {"spec": {"featureGates": {"decentralizedLiveMigration": False},
+                                              "liveMigrationConfig": {"network": None, "bandwidthPerMigration": None,
+                                                                      "completionTimeoutPerGiB": 150,
+                                                                      "parallelOutboundMigrationsPerNode": 2,
+                                                                      "allowPostCopy": False}}})
+        kv = wait_for(lambda: (lambda k: k if "DecentralizedLiveMigration" not in
+                               k["spec"]["configuration"]["developerConfiguration"]["featureGates"] else None)(
+            c.get(self.kv)), what="the gate gone again")
+        self.assertNotIn("network", kv["spec"]["configuration"]["migrations"])

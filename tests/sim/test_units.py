@@ -219,3 +219,28 @@ class TestKubeBinaries(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertIn("build from Debian's source package is needed", r.stderr)
             self.assertEqual(os.listdir(cache), [])
+
+
+class TestHcoMapping(unittest.TestCase):
+    def test_gate_and_config(self):
+        from simlib import virt
+        kv = {"spec": {"configuration": {"developerConfiguration": {"featureGates": ["Other", "DecentralizedLiveMigration"]},
+                                         "migrations": {"network": "old"}}, "x": 1}}
+        hco = {"spec": {"featureGates": {"decentralizedLiveMigration": False},
+                        "liveMigrationConfig": {"bandwidthPerMigration": "1Gi", "network": None, "unknown": 3}}}
+        want = virt.desired_kubevirt(hco, kv)
+        self.assertEqual(want["configuration"]["developerConfiguration"]["featureGates"], ["Other"])
+        self.assertEqual(want["configuration"]["migrations"], {"bandwidthPerMigration": "1Gi"})
+        self.assertEqual(want["x"], 1)
+        self.assertEqual(kv["spec"]["configuration"]["migrations"], {"network": "old"})  # input untouched
+        hco["spec"]["featureGates"]["decentralizedLiveMigration"] = True
+        want = virt.desired_kubevirt(hco, kv)
+        self.assertEqual(want["configuration"]["developerConfiguration"]["featureGates"],
+                         ["Other", "DecentralizedLiveMigration"])
+
+    def test_hco_crd_serves_v1beta1_only(self):
+        served = {}
+        for rel, crd in crds.load_all():
+            if crd["metadata"]["name"] == "hyperconvergeds.hco.kubevirt.io":
+                served = {v["name"]: v["served"] for v in crd["spec"]["versions"]}
+        self.assertEqual(served, {"v1": False, "v1beta1": True})

@@ -11,7 +11,7 @@ import time
 
 import yaml
 
-from . import crds, faultproxy, kubeapi, nodes, pki, procs
+from . import crds, faultproxy, kubeapi, nodes, pki, procs, virt
 
 SYSTEM_USER = "system:kubesim"
 
@@ -191,6 +191,11 @@ class Cluster:
                                      self.pki["kubelet_crt"], self.pki["kubelet_key"],
                                      time_scale=self.time_scale).start()
 
+    def start_virt(self):
+        """Simulated OpenShift Virtualization: the installed objects, then HCO."""
+        virt.install(self, self.spec)
+        self.hco = virt.HcoController(self, self.spec["cnv"]).start()
+
     def wait_nodes(self, timeout=60):
         deadline = time.time() + timeout
         want = {n["name"] for n in self.spec["nodes"]}
@@ -222,6 +227,8 @@ class Cluster:
         raise RuntimeError("%s: no resource of kind %s in %s" % (self.name, kind, base))
 
     def shutdown(self):
+        if getattr(self, "hco", None):
+            self.hco.shutdown()
         if self.agent:
             self.agent.shutdown()
         if self.proxy:

@@ -3,7 +3,8 @@
 Two things in them postdate 1.20 and are stripped on load, nothing else:
 `x-kubernetes-validations` (CEL rules, 1.25+) and `default: ""` / `default: null`
 on string properties (1.20 rejects those as "must be of type string: null").
-The files are read from $CCLM_SCHEMAS (default: ../shared/schemas beside the
+HCO's v1 (served by the v1.18.1 file, converted by a webhook we do not have)
+is not served: see as_cnv_4_20(). The files are read from $CCLM_SCHEMAS (default: ../shared/schemas beside the
 repository) and never copied into the repository.
 """
 
@@ -71,6 +72,19 @@ def strip_for_1_20(node):
     return removed
 
 
+def as_cnv_4_20(crd):
+    """HCO's CRD as CNV 4.20 (HCO 1.16) serves it: v1beta1 only. The v1.18.1
+    file also serves v1 (featureGates a list there), which real HCO converts
+    with a webhook; without one the apiserver would hand v1beta1 objects out
+    unconverted as v1, so v1 is not served here. Returns True if changed."""
+    if crd["metadata"]["name"] != "hyperconvergeds.hco.kubevirt.io":
+        return False
+    for v in crd["spec"]["versions"]:
+        if v["name"] == "v1":
+            v["served"] = False
+    return True
+
+
 _cache = None
 
 
@@ -86,6 +100,7 @@ def load_all():
                 for doc in yaml.load_all(f, Loader=loader):
                     if doc and doc.get("kind") == "CustomResourceDefinition":
                         strip_for_1_20(doc)
+                        as_cnv_4_20(doc)
                         out.append((rel, doc))
         _cache = out
     return [(rel, copy.deepcopy(doc)) for rel, doc in _cache]

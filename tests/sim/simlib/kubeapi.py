@@ -107,6 +107,9 @@ class Client:
     def merge_patch(self, path, patch, **kw):
         return self.request("PATCH", path, body=patch, ctype="application/merge-patch+json", **kw)
 
+    def json_patch(self, path, ops, **kw):
+        return self.request("PATCH", path, body=ops, ctype="application/json-patch+json", **kw)
+
     def strategic_patch(self, path, patch, **kw):
         return self.request("PATCH", path, body=patch,
                             ctype="application/strategic-merge-patch+json", **kw)

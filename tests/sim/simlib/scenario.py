@@ -13,6 +13,11 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIO_DIR = os.path.join(os.path.dirname(HERE), "scenarios")
 
+DEFAULT_STORAGE = [
+    {"name": "ocs-storagecluster-ceph-rbd-virtualization", "provisioner": "openshift-storage.rbd.csi.ceph.com",
+     "default": True},
+    {"name": "ocs-storagecluster-cephfs", "provisioner": "openshift-storage.cephfs.csi.ceph.com"},
+]
 DEFAULT_CAPACITY = {"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "200Gi"}
 
 
@@ -81,9 +86,14 @@ def normalize(doc, base_dir="."):
         _need(len(subnets) >= len(nodes), "clusters[%d].podCIDR: too small for %d nodes" % (i, len(nodes)))
         for node, sub in zip(nodes, subnets):
             node["podCIDR"] = str(sub)
+        ocp = str(c.get("openshift", "4.20.3"))
         sc["clusters"].append({
             "name": c["name"],
-            "openshift": str(c.get("openshift", "4.20.3")),
+            "openshift": ocp,
+            "cnv": str(c.get("cnv", ocp)),
+            "gate": bool(c.get("decentralizedLiveMigration", False)),
+            "mtv": bool(c.get("mtv", False)),
+            "storageClasses": list(c.get("storageClasses") or DEFAULT_STORAGE),
             "podCIDR": cidr,
             "nodes": nodes,
         })
