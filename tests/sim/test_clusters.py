@@ -508,3 +508,85 @@ class TestVirtInstalled(ClusterTest):
                                k["spec"]["configuration"]["developerConfiguration"]["featureGates"] else None)(
             c.get(self.kv)), what="the gate gone again")
         self.assertNotIn("network", kv["spec"]["configuration"]["migrations"])
+
+
+class TestVirtOperator(ClusterTest):
+    """The sync controller, its address, the migration network and CA bundles."""
+
+    hco = TestVirtInstalled.hco
+    kv = TestVirtInstalled.kv
+    cm = "/api/v1/namespaces/openshift-cnv/configmaps/"
+
+    def sync_addresses(self, c):
+        return (c.get(self.kv).get("status") or {}).get("synchronizationAddresses")
+
+    def pods(self, c, label):
+        return c.get("/api/v1/namespaces/openshift-cnv/pods", query={"labelSelector": label})["items"]
+
+    def test_gate_network_and_sync_address(self):
+        c = self.src
+        nad = "/apis/k8s.cni.cncf.io/v1/namespaces/openshift-cnv/network-attachment-definitions"
+        self.assertIsNone(self.sync_addresses(c))
+        try:
+            c.merge_patch(self.hco, {"spec": {"featureGates": {"decentralizedLiveMigration": True}}})
+            addr = wait_for(lambda: self.sync_addresses(c), timeout=40, what="a sync address")
+            sync = [p for p in self.pods(c, "kubevirt.io=virt-synchronization-controller")
+                    if p["status"].get("phase") == "Running"]
+            self.assertEqual(len(sync), 2)
+            lease = c.get("/apis/coordination.k8s.io/v1/namespaces/openshift-cnv/leases/virt-synchronization-controller")
+            leader = next(p for p in sync if p["metadata"]["name"] == lease["spec"]["holderIdentity"])
+            self.assertEqual(addr, ["%s:9185" % leader["status"]["podIP"]])  # no migration network: pod IP
+
+            # the migration network: both pod templates get <nad>@migration0 and the real
+            # Deployment and DaemonSet controllers replace the pods
+            c.create(nad, {"apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+                           "metadata": {"name": "test-migration"},
+                           "spec": {"config": json.dumps({"cniVersion": "0.3.1", "type": "macvlan", "master": "ens4",
+                                                          "ipam": {"type": "whereabouts", "range": "192.168.222.0/24",
+                                                                   "range_start": "192.168.222.20",
+                                                                   "range_end": "192.168.222.60"}})}})
+            c.merge_patch(self.hco, {"spec": {"liveMigrationConfig": {"network": "test-migration"}}})
+            addr = wait_for(lambda: (lambda a: a if a and a[0].startswith("192.168.222.") else None)(
+                self.sync_addresses(c)), timeout=60, what="the sync address on the migration network")
+            ip = addr[0].split(":")[0]
+            self.assertTrue(20 <= int(ip.rsplit(".", 1)[1]) <= 60)
+
+            def handlers_on_network():
+                pods = [p for p in self.pods(c, "kubevirt.io=virt-handler")
+                        if not p["metadata"].get("deletionTimestamp") and p["status"].get("phase") == "Running"]
+                ips = []
+                for p in pods:
+                    if p["metadata"].get("annotations", {}).get("k8s.v1.cni.cncf.io/networks") != \
+                            "test-migration@migration0":
+                        return None
+                    st = json.loads(p["metadata"]["annotations"].get("k8s.v1.cni.cncf.io/network-status", "[]"))
+                    ips += [a["ips"][0] for a in st if a.get("interface") == "migration0"]
+                return ips if len(ips) == 3 else None
+            ips = wait_for(handlers_on_network, timeout=90, what="virt-handlers on the migration network")
+            self.assertEqual(len(set(ips + [ip])), 4)  # no address twice within one cluster
+        finally:
+            c.merge_patch(self.hco, {"spec": {"featureGates": {"decentralizedLiveMigration": False},
+                                              "liveMigrationConfig": {"network": None}}})
+        wait_for(lambda: self.sync_addresses(c) is None and
+                 c.get("/apis/apps/v1/namespaces/openshift-cnv/deployments/virt-synchronization-controller",
+                       ok404=True) is None, timeout=40, what="the sync controller gone with the gate")
+        wait_for(lambda: all("k8s.v1.cni.cncf.io/networks" not in (p["metadata"].get("annotations") or {})
+                             for p in self.pods(c, "kubevirt.io=virt-handler")
+                             if not p["metadata"].get("deletionTimestamp")) or None,
+                 timeout=90, what="virt-handlers back on the pod network")
+        c.delete(nad + "/test-migration", ok404=True)
+
+    def test_external_ca_is_absorbed_and_emptied(self):
+        own = self.tgt.get(self.cm + "kubevirt-ca")["data"]["ca-bundle"]
+        peer = self.src.get(self.cm + "kubevirt-ca")["data"]["ca-bundle"].split("-----END CERTIFICATE-----")[0] + \
+            "-----END CERTIFICATE-----\n"
+        self.assertNotIn(peer.strip(), own)
+        # twice the same certificate and some garbage: kept once, garbage dropped
+        self.tgt.merge_patch(self.cm + "kubevirt-external-ca", {"data": {"ca-bundle": peer + "not a cert\n" + peer}})
+        merged = wait_for(lambda: (lambda b: b if peer.strip() in b else None)(
+            self.tgt.get(self.cm + "kubevirt-ca")["data"]["ca-bundle"]), what="the peer CA in kubevirt-ca")
+        self.assertTrue(merged.startswith(own.split("-----END CERTIFICATE-----")[0]))  # our own CA first
+        self.assertEqual(merged.count(peer.strip()), 1)
+        self.assertNotIn("not a cert", merged)
+        wait_for(lambda: self.tgt.get(self.cm + "kubevirt-external-ca")["data"]["ca-bundle"] == "",
+                 what="kubevirt-external-ca emptied")

@@ -1,6 +1,7 @@
 """Unit tests of the simulator's pure parts: IPAM, fault rules, request
 classification, scenario parsing, CRD stripping, Multus request parsing."""
 
+import json
 import os
 import sys
 import unittest
@@ -244,3 +245,29 @@ class TestHcoMapping(unittest.TestCase):
             if crd["metadata"]["name"] == "hyperconvergeds.hco.kubevirt.io":
                 served = {v["name"]: v["served"] for v in crd["spec"]["versions"]}
         self.assertEqual(served, {"v1": False, "v1beta1": True})
+
+
+class TestVirtOperatorPieces(unittest.TestCase):
+    def test_ca_merge(self):
+        import tempfile
+        from simlib import pki, virt
+        with tempfile.TemporaryDirectory() as d:
+            _, a = pki.ca(d, "a", "a")
+            _, b = pki.ca(d, "b", "b")
+            pa, pb = open(a).read(), open(b).read()
+        merged = virt.merge_ca_bundle(pa, pa, pb + "junk\n" + pb.replace("\n", "\r\n"))
+        self.assertEqual(virt.split_pem(merged), [pa, pb])  # own first, peer once, junk dropped
+        self.assertEqual(virt.merge_ca_bundle(pa, merged, ""), merged)
+        self.assertEqual(virt.split_pem("no pem here"), [])
+
+    def test_migration_address(self):
+        from simlib import virt
+        pod = {"metadata": {"annotations": {"k8s.v1.cni.cncf.io/network-status": json.dumps([
+            {"interface": "eth0", "ips": ["10.1.0.5"], "default": True},
+            {"interface": "migration0", "ips": ["192.168.1.7"]}])}},
+            "status": {"podIP": "10.1.0.5", "podIPs": [{"ip": "10.1.0.5"}]}}
+        self.assertEqual(virt.migration_address(pod), "192.168.1.7")
+        pod["metadata"]["annotations"] = {}
+        self.assertEqual(virt.migration_address(pod), "10.1.0.5")
+        self.assertEqual(virt.networks_annotation("mig"), "mig@migration0")
+        self.assertIsNone(virt.networks_annotation(None))

@@ -195,6 +195,8 @@ class Cluster:
         """Simulated OpenShift Virtualization: the installed objects, then HCO."""
         virt.install(self, self.spec)
         self.hco = virt.HcoController(self, self.spec["cnv"]).start()
+        with open(self.pki["kubevirt_ca_crt"]) as f:
+            self.virt_operator = virt.VirtOperator(self, f.read()).start()
 
     def wait_nodes(self, timeout=60):
         deadline = time.time() + timeout
@@ -227,8 +229,9 @@ class Cluster:
         raise RuntimeError("%s: no resource of kind %s in %s" % (self.name, kind, base))
 
     def shutdown(self):
-        if getattr(self, "hco", None):
-            self.hco.shutdown()
+        for ctl in (getattr(self, "hco", None), getattr(self, "virt_operator", None)):
+            if ctl:
+                ctl.shutdown()
         if self.agent:
             self.agent.shutdown()
         if self.proxy:

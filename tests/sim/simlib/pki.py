@@ -78,6 +78,8 @@ def cluster_pki(pki_dir):
     fpc_key, fpc_crt = leaf(pki_dir, "front-proxy-client", fp_key, fp_crt, "kubesim-proxy", client=True)
     kl_key, kl_crt = leaf(pki_dir, "kubelet", ca_key, ca_crt, "kubesim-kubelet", sans=["IP:127.0.0.1"],
                           server=True)
+    # KubeVirt's own CA (kubevirt-ca), named after the cluster's folder
+    kv_key, kv_crt = ca(pki_dir, "kubevirt-ca", "kubevirt.io@" + os.path.basename(os.path.dirname(pki_dir)))
     sa_key = os.path.join(pki_dir, "sa.key")
     sa_pub = os.path.join(pki_dir, "sa.pub")
     rsa_key(sa_key)
@@ -87,7 +89,7 @@ def cluster_pki(pki_dir):
         "ca_key": ca_key, "ca_crt": ca_crt, "serving_key": srv_key, "serving_crt": srv_crt,
         "front_proxy_ca_crt": fp_crt, "front_proxy_client_key": fpc_key,
         "front_proxy_client_crt": fpc_crt, "kubelet_key": kl_key, "kubelet_crt": kl_crt,
-        "sa_key": sa_key, "sa_pub": sa_pub,
+        "sa_key": sa_key, "sa_pub": sa_pub, "kubevirt_ca_crt": kv_crt, "kubevirt_ca_key": kv_key,
     }
 
 

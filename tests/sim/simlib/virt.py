@@ -17,7 +17,7 @@ import copy
 import threading
 
 from . import kubeapi
-from .nodes import now_rfc3339
+from .nodes import now_micro, now_rfc3339
 
 CNV_NS = "openshift-cnv"
 MTV_NS = "openshift-mtv"
@@ -230,3 +230,212 @@ class HcoController:
 
     def shutdown(self):
         self.stop.set()
+
+
+# ---- virt-operator ------------------------------------------------------------
+SYNC = "virt-synchronization-controller"
+SYNC_PORT = 9185
+NETWORKS = "k8s.v1.cni.cncf.io/networks"
+NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status"
+
+
+def split_pem(text):
+    """The certificates of a PEM bundle, each normalised to end with a newline."""
+    out, cur = [], []
+    for line in (text or "").splitlines():
+        if line.startswith("-----BEGIN CERTIFICATE-----"):
+            cur = [line]
+        elif cur:
+            cur.append(line)
+            if line.startswith("-----END CERTIFICATE-----"):
+                out.append("\n".join(cur) + "\n")
+                cur = []
+    return out
+
+
+def cert_valid_now(pem):
+    """True when openssl parses the certificate and it has not expired (a
+    certificate from the future counts as valid, as virt-operator keeps it)."""
+    import subprocess
+    r = subprocess.run(["openssl", "x509", "-noout", "-checkend", "0"], input=pem.encode(),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+def merge_ca_bundle(own, current, external):
+    """kubevirt-ca after absorbing kubevirt-external-ca: our own CA first, then
+    every other valid certificate once (by content), external ones last."""
+    seen, out = set(), []
+    for pem in split_pem(own) + split_pem(current) + [p for p in split_pem(external) if cert_valid_now(p)]:
+        key = "".join(pem.split())
+        if key not in seen:
+            seen.add(key)
+            out.append(pem)
+    return "".join(out)
+
+
+def migration_address(pod):
+    """The pod's migration0 IP (Multus network-status), else its pod IP."""
+    try:
+        for att in json_loads(pod["metadata"].get("annotations", {}).get(NETWORK_STATUS) or "[]"):
+            if att.get("interface") == "migration0" and att.get("ips"):
+                return att["ips"][0]
+    except ValueError:
+        pass
+    ips = (pod.get("status") or {}).get("podIPs") or []
+    return ips[0]["ip"] if ips else (pod.get("status") or {}).get("podIP")
+
+
+def json_loads(text):
+    import json
+    return json.loads(text)
+
+
+def networks_annotation(network):
+    """What virt-operator puts on virt-handler and sync-controller pods."""
+    return "%s@migration0" % network if network else None
+
+
+class VirtOperator:
+    """The parts of virt-operator cross-cluster migration depends on:
+    - with the DecentralizedLiveMigration gate on, the virt-synchronization-
+      controller Deployment (2 replicas), its leader Lease, and KubeVirt
+      status.synchronizationAddresses = leader's migration0 IP (else pod IP)
+      + :9185; all removed when the gate goes off;
+    - migrations.network on the virt-handler and sync-controller pod
+      templates as `<nad>@migration0` (the real Deployment and DaemonSet
+      controllers then replace the pods);
+    - kubevirt-ca (key ca-bundle) holding the cluster's KubeVirt CA, and
+      kubevirt-external-ca absorbed into it (valid certificates only, each
+      once) and emptied.
+    Driven by watches on the KubeVirt CR, the sync-controller pods and the
+    two ConfigMaps; one reconcile at a time."""
+
+    def __init__(self, cluster, own_ca_pem):
+        self.c = cluster.client
+        self.cluster = cluster.name
+        self.own_ca = own_ca_pem
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def start(self):
+        self.ensure_ca_maps()
+        ns_path = lambda res: kubeapi.resource_path("", "v1", res, CNV_NS)  # noqa: E731
+        self.informers = [
+            kubeapi.Informer(self.c, kubeapi.resource_path("kubevirt.io", "v1", "kubevirts", CNV_NS),
+                             self.on_event, self.stop, name=self.cluster + "-kv").start(),
+            kubeapi.Informer(self.c, ns_path("pods"), self.on_event, self.stop,
+                             query={"labelSelector": "kubevirt.io=" + SYNC}, name=self.cluster + "-syncpods").start(),
+            kubeapi.Informer(self.c, ns_path("configmaps"), self.on_configmap, self.stop,
+                             name=self.cluster + "-cas").start(),
+        ]
+        return self
+
+    def shutdown(self):
+        self.stop.set()
+
+    # -- CA bundles --
+    def ensure_ca_maps(self):
+        path = kubeapi.resource_path("", "v1", "configmaps", CNV_NS)
+        for name, bundle in (("kubevirt-ca", self.own_ca), ("kubevirt-external-ca", "")):
+            ensure(self.c, path, {"apiVersion": "v1", "kind": "ConfigMap",
+                                  "metadata": {"name": name, "namespace": CNV_NS,
+                                               "labels": {"app.kubernetes.io/managed-by": "virt-operator"}},
+                                  "data": {"ca-bundle": bundle}})
+
+    def on_configmap(self, etype, cm):
+        if etype == "DELETED" or cm["metadata"]["name"] != "kubevirt-external-ca":
+            return
+        external = (cm.get("data") or {}).get("ca-bundle") or ""
+        if not external.strip():
+            return
+        with self.lock:
+            try:
+                path = kubeapi.resource_path("", "v1", "configmaps", CNV_NS)
+                ca = self.c.get(path + "/kubevirt-ca")
+                merged = merge_ca_bundle(self.own_ca, (ca.get("data") or {}).get("ca-bundle"), external)
+                self.c.merge_patch(path + "/kubevirt-ca", {"data": {"ca-bundle": merged}})
+                self.c.merge_patch(path + "/kubevirt-external-ca", {"data": {"ca-bundle": ""}})
+            except kubeapi.ApiError:
+                pass  # the next event retries
+
+    # -- gate, network, sync controller --
+    def on_event(self, etype, obj):
+        with self.lock:
+            try:
+                self.reconcile()
+            except kubeapi.ApiError:
+                pass
+
+    def reconcile(self):
+        kv = self.c.get(kv_path(), ok404=True)
+        if kv is None:
+            return
+        conf = (kv.get("spec") or {}).get("configuration") or {}
+        gate = GATE in ((conf.get("developerConfiguration") or {}).get("featureGates") or [])
+        nets = networks_annotation((conf.get("migrations") or {}).get("network"))
+        self.set_template_networks(kubeapi.resource_path("apps", "v1", "daemonsets", CNV_NS, "virt-handler"), nets)
+        dep_path = kubeapi.resource_path("apps", "v1", "deployments", CNV_NS, SYNC)
+        want = None
+        if gate:
+            if self.c.get(dep_path, ok404=True) is None:
+                self.c.create(kubeapi.resource_path("apps", "v1", "deployments", CNV_NS), self.sync_deployment(kv, nets))
+            else:
+                self.set_template_networks(dep_path, nets)
+            leader = self.elect()
+            if leader:
+                addr = migration_address(leader)
+                want = ["%s:%d" % (addr, SYNC_PORT)] if addr else None
+        else:
+            self.c.delete(dep_path, body={"propagationPolicy": "Background"}, ok404=True)
+            self.c.delete(kubeapi.resource_path("coordination.k8s.io", "v1", "leases", CNV_NS, SYNC), ok404=True)
+        if (kv.get("status") or {}).get("synchronizationAddresses") != want:
+            self.c.merge_patch(kv_path() + "/status", {"status": {"synchronizationAddresses": want}})
+
+    def set_template_networks(self, path, nets):
+        obj = self.c.get(path, ok404=True)
+        if obj is None:
+            return
+        ann = obj["spec"]["template"]["metadata"].get("annotations") or {}
+        if ann.get(NETWORKS) != nets:
+            self.c.merge_patch(path, {"spec": {"template": {"metadata": {"annotations": {NETWORKS: nets}}}}})
+
+    def sync_deployment(self, kv, nets):
+        ann = {"openshift.io/required-scc": "restricted-v2"}
+        if nets:
+            ann[NETWORKS] = nets
+        version = (kv.get("status") or {}).get("observedKubeVirtVersion", "v1.6.3")
+        return {"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": SYNC, "namespace": CNV_NS, "labels": {"kubevirt.io": SYNC}},
+                "spec": {"replicas": 2, "selector": {"matchLabels": {"kubevirt.io": SYNC}},
+                         "template": {"metadata": {"labels": {"kubevirt.io": SYNC}, "annotations": ann},
+                                      "spec": {"containers": [{
+                                          "name": "sync",
+                                          "image": "registry.redhat.io/container-native-virtualization/"
+                                                   "virt-synchronization-controller-rhel9:" + version,
+                                          "ports": [{"name": "sync", "containerPort": SYNC_PORT},
+                                                    {"name": "metrics", "containerPort": 8443}]}]}}}}
+
+    def elect(self):
+        """The Lease holder: kept while its pod runs, else the oldest running pod."""
+        pods = self.c.get(kubeapi.resource_path("", "v1", "pods", CNV_NS),
+                          query={"labelSelector": "kubevirt.io=" + SYNC})["items"]
+        running = {p["metadata"]["name"]: p for p in pods
+                   if (p.get("status") or {}).get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")}
+        lease_path = kubeapi.resource_path("coordination.k8s.io", "v1", "leases", CNV_NS, SYNC)
+        lease = self.c.get(lease_path, ok404=True)
+        holder = ((lease or {}).get("spec") or {}).get("holderIdentity")
+        if holder in running:
+            return running[holder]
+        if not running:
+            return None
+        leader = sorted(running.values(), key=lambda p: (p["metadata"]["creationTimestamp"], p["metadata"]["name"]))[0]
+        spec = {"holderIdentity": leader["metadata"]["name"], "leaseDurationSeconds": 137,
+                "acquireTime": now_micro(), "renewTime": now_micro()}
+        if lease is None:
+            self.c.create(lease_path.rsplit("/", 1)[0], {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                                                         "metadata": {"name": SYNC, "namespace": CNV_NS},
+                                                         "spec": spec})
+        else:
+            self.c.merge_patch(lease_path, {"spec": spec})
+        return leader
