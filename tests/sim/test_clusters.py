@@ -590,3 +590,36 @@ class TestVirtOperator(ClusterTest):
         self.assertNotIn("not a cert", merged)
         wait_for(lambda: self.tgt.get(self.cm + "kubevirt-external-ca")["data"]["ca-bundle"] == "",
                  what="kubevirt-external-ca emptied")
+
+
+class TestStorage(ClusterTest):
+    def test_blank_datavolume_becomes_a_bound_pvc_and_goes_with_it(self):
+        c = self.tgt
+        dvs = "/apis/cdi.kubevirt.io/v1beta1/namespaces/%s/datavolumes" % self.ns
+        c.create(dvs, {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume", "metadata": {"name": "disk"},
+                       "spec": {"source": {"blank": {}},
+                                "storage": {"accessModes": ["ReadWriteMany"], "volumeMode": "Block",
+                                            "resources": {"requests": {"storage": "30Gi"}}}}})
+        dv = wait_for(lambda: (lambda d: d if (d.get("status") or {}).get("phase") == "Succeeded" else None)(
+            c.get(dvs + "/disk")), what="DataVolume Succeeded")
+        self.assertEqual((dv["status"]["progress"], dv["status"]["claimName"]), ("100.0%", "disk"))
+        self.assertEqual({x["type"]: x["status"] for x in dv["status"]["conditions"]},
+                         {"Bound": "True", "Running": "False", "Ready": "True"})
+        pvc = c.get("/api/v1/namespaces/%s/persistentvolumeclaims/disk" % self.ns)
+        self.assertEqual((pvc["status"]["phase"], pvc["spec"]["volumeMode"], pvc["spec"]["accessModes"],
+                          pvc["spec"]["storageClassName"], pvc["status"]["capacity"]["storage"]),
+                         ("Bound", "Block", ["ReadWriteMany"], "ocs-storagecluster-ceph-rbd-virtualization", "30Gi"))
+        # the PVC belongs to the DataVolume: the real garbage collector removes it with it
+        c.delete(dvs + "/disk")
+        wait_for(lambda: c.get("/api/v1/namespaces/%s/persistentvolumeclaims/disk" % self.ns, ok404=True) is None,
+                 timeout=30, what="the PVC garbage-collected")
+
+    def test_claim_of_an_unknown_class_stays_pending(self):
+        c = self.src
+        c.create("/api/v1/namespaces/%s/persistentvolumeclaims" % self.ns, {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "nowhere"},
+            "spec": {"storageClassName": "no-such-class", "accessModes": ["ReadWriteOnce"],
+                     "resources": {"requests": {"storage": "1Gi"}}}})
+        time.sleep(2)
+        self.assertEqual(c.get("/api/v1/namespaces/%s/persistentvolumeclaims/nowhere" % self.ns)["status"]["phase"],
+                         "Pending")

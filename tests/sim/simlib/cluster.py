@@ -11,7 +11,7 @@ import time
 
 import yaml
 
-from . import crds, faultproxy, kubeapi, nodes, pki, procs, virt
+from . import cdi, crds, faultproxy, kubeapi, nodes, pki, procs, virt
 
 SYSTEM_USER = "system:kubesim"
 
@@ -197,6 +197,7 @@ class Cluster:
         self.hco = virt.HcoController(self, self.spec["cnv"]).start()
         with open(self.pki["kubevirt_ca_crt"]) as f:
             self.virt_operator = virt.VirtOperator(self, f.read()).start()
+        self.storage = cdi.Storage(self, self.spec["storageClasses"]).start()
 
     def wait_nodes(self, timeout=60):
         deadline = time.time() + timeout
@@ -229,7 +230,7 @@ class Cluster:
         raise RuntimeError("%s: no resource of kind %s in %s" % (self.name, kind, base))
 
     def shutdown(self):
-        for ctl in (getattr(self, "hco", None), getattr(self, "virt_operator", None)):
+        for ctl in (getattr(self, "hco", None), getattr(self, "virt_operator", None), getattr(self, "storage", None)):
             if ctl:
                 ctl.shutdown()
         if self.agent:
