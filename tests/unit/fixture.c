@@ -107,3 +107,14 @@ char *fx_slurp(const char *rel)
 	fclose(f);
 	return s;
 }
+
+void fx_kube_env(void)
+{
+	setenv("HOME", fx_path("home"), 1);
+	unsetenv("KUBECONFIG");
+	unsetenv("KUBERNETES_EXEC_INFO");
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	unsetenv("KUBERNETES_SERVICE_PORT");
+	unsetenv("POD_NAMESPACE");
+	setenv("CCLM_SERVICEACCOUNT_DIR", fx_path("no-sa"), 1);
+}

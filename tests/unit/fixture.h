@@ -24,5 +24,15 @@ const char *fx_path(const char *rel);
 void fx_write(const char *rel, const char *text, mode_t mode);
 /* The whole of REL, or NULL if it does not exist; free() it. */
 char *fx_slurp(const char *rel);
+/* A kubeconfig-free environment for this test: HOME in its folder, no
+ * KUBECONFIG, no in-cluster or exec variables, no service-account folder. */
+void fx_kube_env(void);
+
+/* Fail unless the struct kerr's message contains s. */
+#define assert_msg_has(e, s)                                                                        \
+	do {                                                                                        \
+		if (!strstr((e)->msg, (s)))                                                         \
+			fail_msg("message '%s' does not contain '%s'", (e)->msg, (s));             \
+	} while (0)
 
 #endif

@@ -67,22 +67,13 @@ static int setup(void **state)
 	(void)state;
 	if (fx_new_dir())
 		return -1;
-	setenv("HOME", P("home"), 1);
+	fx_kube_env();
 	setenv("PATH", saved_path, 1);
-	unsetenv("KUBECONFIG");
-	unsetenv("KUBERNETES_EXEC_INFO");
-	unsetenv("KUBERNETES_SERVICE_HOST");
-	unsetenv("KUBERNETES_SERVICE_PORT");
 	return 0;
 }
 
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, NULL)
 
-#define assert_msg_has(e, s)                                                                        \
-	do {                                                                                        \
-		if (!strstr((e)->msg, (s)))                                                         \
-			fail_msg("message '%s' does not contain '%s'", (e)->msg, (s));             \
-	} while (0)
 
 /*
  * Write a kubeconfig whose user runs `command` with apiVersion `api`;

@@ -46,23 +46,12 @@ static int setup(void **state)
 	(void)state;
 	if (fx_new_dir())
 		return -1;
-	setenv("HOME", P("home"), 1);
-	unsetenv("KUBECONFIG");
-	unsetenv("KUBERNETES_SERVICE_HOST");
-	unsetenv("KUBERNETES_SERVICE_PORT");
-	unsetenv("POD_NAMESPACE");
-	setenv("CCLM_SERVICEACCOUNT_DIR", P("no-sa"), 1);
+	fx_kube_env();
 	return 0;
 }
 
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, NULL)
 
-/* Assert that e's message contains s. */
-#define assert_msg_has(e, s)                                                                        \
-	do {                                                                                        \
-		if (!strstr((e)->msg, (s)))                                                         \
-			fail_msg("message '%s' does not contain '%s'", (e)->msg, (s));             \
-	} while (0)
 
 /* Load with flags (may be NULL), expecting failure of `kind`. */
 static void load_fails(const struct kcfg_flags *fl, enum kerr_kind kind, struct kerr *e)
