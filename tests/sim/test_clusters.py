@@ -141,7 +141,9 @@ class TestProxyFaults(ClusterTest):
         self.assertEqual((r.status, body["kind"], body["reason"]), (503, "Status", "ServiceUnavailable"))
         r, body = self.raw("source", "GET", "/api/v1/namespaces/" + self.ns)  # count: 1 is spent
         self.assertEqual((r.status, body["metadata"]["name"]), (200, self.ns))
-        entries = [e for e in requests_log() if e["path"] == "/api/v1/namespaces/" + self.ns]
+        # the log line is written just after the reply: wait for the second one
+        entries = wait_for(lambda: (lambda l: l if l and l[-1]["status"] == 200 else None)(
+            [e for e in requests_log() if e["path"] == "/api/v1/namespaces/" + self.ns]), what="both requests logged")
         self.assertEqual([e["status"] for e in entries[-2:]], [503, 200], entries[-2:])
         self.assertEqual(entries[-2]["faults"], [rule["id"]])
         self.assertNotIn("faults", entries[-1])
@@ -204,8 +206,10 @@ class TestProxyFaults(ClusterTest):
         self.assertEqual(set(codes[:mark]), {200})
         self.assertIn(500, codes[mark:mark2 + 1])
         self.assertEqual(set(codes[mark2 + 1:]), {200})  # one may have been in flight
-        logged = [e for e in requests_log() if e["userAgent"] == "fault-loop"]
-        self.assertEqual(len(logged), len(codes))  # every request is in the log
+        # every request is in the log (written just after its reply went out)
+        logged = wait_for(lambda: (lambda l: l if len(l) >= len(codes) else None)(
+            [e for e in requests_log() if e["userAgent"] == "fault-loop"]), what="every request logged")
+        self.assertEqual(len(logged), len(codes))
         self.assertEqual([e["status"] for e in logged], codes)
 
     def test_latency(self):
@@ -451,10 +455,12 @@ class TestVirtInstalled(ClusterTest):
             self.assertNotIn("rbac.authorization.k8s.io/aggregate-to-admin", role["metadata"].get("labels", {}))
             scs = [s["metadata"]["name"] for s in c.get("/apis/storage.k8s.io/v1/storageclasses")["items"]]
             self.assertIn("ocs-storagecluster-ceph-rbd-virtualization", scs)
-            pods = wait_for(lambda: [p for p in c.get("/api/v1/namespaces/openshift-cnv/pods",
-                                                     query={"labelSelector": "kubevirt.io=virt-handler"})["items"]
-                                     if p["status"].get("phase") == "Running"] if True else None,
-                            what="virt-handler pods")
+            def handlers():
+                pods = [p for p in c.get("/api/v1/namespaces/openshift-cnv/pods",
+                                         query={"labelSelector": "kubevirt.io=virt-handler"})["items"]
+                        if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
+                return pods if len(pods) == 3 else None
+            pods = wait_for(handlers, timeout=90, what="a running virt-handler on each node")
             self.assertEqual(sorted(p["spec"]["nodeName"] for p in pods),
                              ["%s-worker-%d" % (name, i) for i in range(3)])
             fcs = c.get("/apis/forklift.konveyor.io/v1beta1/forkliftcontrollers")["items"]
@@ -508,6 +514,13 @@ class TestVirtInstalled(ClusterTest):
                                k["spec"]["configuration"]["developerConfiguration"]["featureGates"] else None)(
             c.get(self.kv)), what="the gate gone again")
         self.assertNotIn("network", kv["spec"]["configuration"]["migrations"])
+        # the network named above has no NAD here, so virt-handler's rollout onto it
+        # stalled (as on a real cluster); wait until the rollback has finished
+        wait_for(lambda: (lambda ds: ds["status"].get("updatedNumberScheduled") == 3 and
+                          ds["status"].get("numberAvailable") == 3 and
+                          ds["status"].get("observedGeneration") == ds["metadata"]["generation"])(
+            c.get("/apis/apps/v1/namespaces/openshift-cnv/daemonsets/virt-handler")) or None,
+            timeout=90, what="virt-handler rolled back")
 
 
 class TestVirtOperator(ClusterTest):
@@ -623,3 +636,90 @@ class TestStorage(ClusterTest):
         time.sleep(2)
         self.assertEqual(c.get("/api/v1/namespaces/%s/persistentvolumeclaims/nowhere" % self.ns)["status"]["phase"],
                          "Pending")
+
+
+def vm_manifest(name, run_strategy="Always", running=None, interfaces=None, volumes=None, disks=None):
+    spec = {"template": {"metadata": {"labels": {"app": name}}, "spec": {
+        "domain": {"devices": {"disks": disks or [{"name": "root", "disk": {"bus": "virtio"}}],
+                               "interfaces": interfaces or [{"name": "default", "masquerade": {}}]},
+                   "resources": {"requests": {"memory": "2Gi"}}},
+        "networks": [{"name": "default", "pod": {}}],
+        "volumes": volumes or [{"name": "root", "containerDisk": {"image": "quay.io/containerdisks/fedora"}}]}}}
+    if running is not None:
+        spec["running"] = running
+    else:
+        spec["runStrategy"] = run_strategy
+    return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": name}, "spec": spec}
+
+
+class TestVms(ClusterTest):
+    def vm(self, c, name):
+        return c.get("/apis/kubevirt.io/v1/namespaces/%s/virtualmachines/%s" % (self.ns, name))
+
+    def vmi(self, c, name):
+        return c.get("/apis/kubevirt.io/v1/namespaces/%s/virtualmachineinstances/%s" % (self.ns, name), ok404=True)
+
+    def launchers(self, c, name):
+        return [p for p in c.get("/api/v1/namespaces/%s/pods" % self.ns,
+                                 query={"labelSelector": "kubevirt.io=virt-launcher,vm.kubevirt.io/name=" + name})["items"]
+                if not p["metadata"].get("deletionTimestamp")]
+
+    def printable(self, c, name, want, timeout=30):
+        return wait_for(lambda: (lambda v: v if (v.get("status") or {}).get("printableStatus") == want else None)(
+            self.vm(c, name)), timeout=timeout, what="%s %s" % (name, want))
+
+    def test_always_runs_and_halted_stops(self):
+        c = self.src
+        c.create("/apis/kubevirt.io/v1/namespaces/%s/virtualmachines" % self.ns, vm_manifest("vm-a"))
+        vm = self.printable(c, "vm-a", "Running")
+        self.assertTrue(vm["status"]["ready"])
+        vmi = self.vmi(c, "vm-a")
+        pods = self.launchers(c, "vm-a")
+        self.assertEqual(len(pods), 1)
+        self.assertEqual((vmi["status"]["phase"], vmi["status"]["nodeName"]), ("Running", pods[0]["spec"]["nodeName"]))
+        self.assertEqual(pods[0]["status"]["phase"], "Running")  # a launcher runs until the VM stops
+        conds = {x["type"]: x["status"] for x in vm["status"]["conditions"]}
+        self.assertEqual((conds["LiveMigratable"], conds["StorageLiveMigratable"]), ("True", "True"))
+        c.merge_patch("/apis/kubevirt.io/v1/namespaces/%s/virtualmachines/vm-a" % self.ns,
+                      {"spec": {"runStrategy": "Halted"}})
+        self.printable(c, "vm-a", "Stopped")
+        wait_for(lambda: self.vmi(c, "vm-a") is None and not self.launchers(c, "vm-a"), timeout=30,
+                 what="VMI and launcher gone")
+
+    def test_legacy_running_field(self):
+        c = self.tgt
+        c.create("/apis/kubevirt.io/v1/namespaces/%s/virtualmachines" % self.ns, vm_manifest("vm-legacy", running=True))
+        self.printable(c, "vm-legacy", "Running")
+
+    def test_migratability_reasons(self):
+        c = self.src
+        c.create("/api/v1/namespaces/%s/persistentvolumeclaims" % self.ns, {
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "rwo-disk"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}},
+                     "storageClassName": "ocs-storagecluster-ceph-rbd-virtualization"}})
+        c.create("/apis/kubevirt.io/v1/namespaces/%s/virtualmachines" % self.ns, vm_manifest(
+            "vm-rwo", volumes=[{"name": "root", "persistentVolumeClaim": {"claimName": "rwo-disk"}}]))
+        c.create("/apis/kubevirt.io/v1/namespaces/%s/virtualmachines" % self.ns, vm_manifest(
+            "vm-bridge", interfaces=[{"name": "default", "bridge": {}}]))
+        rwo = self.printable(c, "vm-rwo", "Running")
+        conds = {x["type"]: x for x in rwo["status"]["conditions"]}
+        self.assertEqual((conds["LiveMigratable"]["status"], conds["LiveMigratable"]["reason"]),
+                         ("False", "DisksNotLiveMigratable"))
+        self.assertEqual(conds["StorageLiveMigratable"]["status"], "True")  # a storage migration copies it
+        br = self.printable(c, "vm-bridge", "Running")
+        conds = {x["type"]: x for x in br["status"]["conditions"]}
+        self.assertEqual(conds["LiveMigratable"]["reason"], "InterfaceNotLiveMigratable")
+        self.assertEqual((conds["StorageLiveMigratable"]["status"], conds["StorageLiveMigratable"]["reason"]),
+                         ("False", "NotMigratable"))
+        self.assertTrue(conds["StorageLiveMigratable"]["message"].startswith("InterfaceNotLiveMigratable: "))
+
+    def test_wait_as_receiver(self):
+        c = self.tgt
+        c.create("/apis/kubevirt.io/v1/namespaces/%s/virtualmachines" % self.ns,
+                 vm_manifest("vm-recv", run_strategy="WaitAsReceiver"))
+        self.printable(c, "vm-recv", "WaitingForReceiver")
+        vmi = wait_for(lambda: (lambda v: v if v and (v.get("status") or {}).get("phase") == "WaitingForSync"
+                                else None)(self.vmi(c, "vm-recv")), what="receiver VMI WaitingForSync")
+        self.assertEqual(vmi["metadata"]["annotations"]["kubevirt.io/create-migration-target"], "true")
+        time.sleep(1)
+        self.assertEqual(self.launchers(c, "vm-recv"), [])  # no pod until a migration starts

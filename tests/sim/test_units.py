@@ -271,3 +271,28 @@ class TestVirtOperatorPieces(unittest.TestCase):
         self.assertEqual(virt.migration_address(pod), "10.1.0.5")
         self.assertEqual(virt.networks_annotation("mig"), "mig@migration0")
         self.assertIsNone(virt.networks_annotation(None))
+
+
+class TestMigratability(unittest.TestCase):
+    def test_first_reason_wins_and_storage_skips_disks(self):
+        from simlib import vms
+        base = {"domain": {"devices": {"interfaces": [{"name": "default", "masquerade": {}}]}},
+                "networks": [{"name": "default", "pod": {}}],
+                "volumes": [{"name": "d", "dataVolume": {"name": "dv"}}]}
+        live, st = vms.migratability(base, {"dv": ["ReadWriteMany"]})
+        self.assertEqual((live["status"], st["status"]), ("True", "True"))
+        live, st = vms.migratability(base, {"dv": ["ReadWriteOnce"]})
+        self.assertEqual((live["status"], live["reason"], st["status"]), ("False", "DisksNotLiveMigratable", "True"))
+        base["domain"]["devices"]["interfaces"] = [{"name": "default", "bridge": {}}]
+        base["domain"]["devices"]["hostDevices"] = [{"name": "gpu", "deviceName": "nvidia.com/x"}]
+        live, st = vms.migratability(base, {"dv": ["ReadWriteOnce"]})
+        self.assertEqual(live["reason"], "InterfaceNotLiveMigratable")
+        self.assertEqual(st["reason"], "NotMigratable")
+        self.assertTrue(st["message"].startswith("InterfaceNotLiveMigratable: "))
+        self.assertTrue(st["message"].endswith(", HostDeviceNotLiveMigratable: VMI uses a PCI host devices"))
+
+    def test_run_strategy(self):
+        from simlib import vms
+        self.assertEqual(vms.run_strategy({"spec": {"running": True}}), "Always")
+        self.assertEqual(vms.run_strategy({"spec": {"running": False}}), "Halted")
+        self.assertEqual(vms.run_strategy({"spec": {"runStrategy": "Manual", "running": True}}), "Manual")

@@ -11,7 +11,7 @@ import time
 
 import yaml
 
-from . import cdi, crds, faultproxy, kubeapi, nodes, pki, procs, virt
+from . import cdi, crds, faultproxy, kubeapi, nodes, pki, procs, virt, vms
 
 SYSTEM_USER = "system:kubesim"
 
@@ -198,6 +198,7 @@ class Cluster:
         with open(self.pki["kubevirt_ca_crt"]) as f:
             self.virt_operator = virt.VirtOperator(self, f.read()).start()
         self.storage = cdi.Storage(self, self.spec["storageClasses"]).start()
+        self.vms = vms.VmController(self).start(self.agent)
 
     def wait_nodes(self, timeout=60):
         deadline = time.time() + timeout
@@ -230,7 +231,8 @@ class Cluster:
         raise RuntimeError("%s: no resource of kind %s in %s" % (self.name, kind, base))
 
     def shutdown(self):
-        for ctl in (getattr(self, "hco", None), getattr(self, "virt_operator", None), getattr(self, "storage", None)):
+        for ctl in (getattr(self, "hco", None), getattr(self, "virt_operator", None), getattr(self, "storage", None),
+                    getattr(self, "vms", None)):
             if ctl:
                 ctl.shutdown()
         if self.agent:

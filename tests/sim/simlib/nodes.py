@@ -9,7 +9,8 @@ and deleted pods are removed once their containers are gone. Each node serves
 the kubelet API the apiserver calls for `kubectl logs`.
 
 What a run-to-completion pod does is decided by the first runner that claims it
-(`NodeAgent.runners`, for part 2's probes), else by its annotations:
+(`NodeAgent.runners`: a runner returns (exit code, seconds, log), False to keep
+the pod running until it is deleted, or None to pass), else by its annotations:
   kubesim.cclm.io/exit-code     container exit code (default 0)
   kubesim.cclm.io/run-seconds   simulated run time (default 0.5)
   kubesim.cclm.io/log           the container's log text
@@ -407,6 +408,8 @@ class NodeAgent:
                 result = runner(self, pod)
                 if result is not None:
                     break
+            if result is False:
+                return  # a runner keeps it running until deleted (a VM's launcher)
             if result is None:
                 result = (int(ann.get(ANN + "exit-code", "0")),
                           float(ann.get(ANN + "run-seconds", "0.5")),

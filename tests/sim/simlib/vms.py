@@ -1,0 +1,267 @@
+"""Simulated KubeVirt virtual machines: the VM controller, the VMI life cycle
+and the virt-launcher pods (reference §3, §4).
+
+- runStrategy (or legacy spec.running): Always/RerunOnFailure start a VMI,
+  Halted stops it, Manual and Once leave an existing VMI alone (Once starts
+  one the first time), WaitAsReceiver makes a receiver VMI (annotation
+  kubevirt.io/create-migration-target) that waits in phase WaitingForSync
+  with no pod.
+- A started VMI gets a virt-launcher pod (label kubevirt.io=virt-launcher,
+  owned by the VMI) that the real scheduler places and the node agent runs;
+  the VMI goes Pending -> Scheduling -> Scheduled -> Running with nodeName.
+- Conditions LiveMigratable and StorageLiveMigratable are computed from the
+  spec with KubeVirt's reasons (first match wins) and mirrored onto the VM
+  with its printableStatus.
+Everything is driven by watches on VMs, VMIs and launcher pods.
+"""
+
+import threading
+
+from . import kubeapi
+from .nodes import now_rfc3339
+
+VMS = "/apis/kubevirt.io/v1/virtualmachines"
+VMIS = "/apis/kubevirt.io/v1/virtualmachineinstances"
+RECEIVER = "kubevirt.io/create-migration-target"
+
+
+def vm_path(ns, name=None, sub=None):
+    return kubeapi.resource_path("kubevirt.io", "v1", "virtualmachines", ns, name, sub)
+
+
+def vmi_path(ns, name=None, sub=None):
+    return kubeapi.resource_path("kubevirt.io", "v1", "virtualmachineinstances", ns, name, sub)
+
+
+def run_strategy(vm):
+    spec = vm.get("spec") or {}
+    if spec.get("runStrategy"):
+        return spec["runStrategy"]
+    return "Always" if spec.get("running") else "Halted"
+
+
+def cond(ctype, status, reason=None, message=None):
+    c = {"type": ctype, "status": status, "lastTransitionTime": now_rfc3339(), "lastProbeTime": None}
+    if reason:
+        c["reason"] = reason
+    if message:
+        c["message"] = message
+    return c
+
+
+def migratability(vmi_spec, pvc_modes):
+    """(LiveMigratable, StorageLiveMigratable) conditions for a VMI spec.
+    `pvc_modes` maps claim name -> access modes (for the disk check)."""
+    dom = vmi_spec.get("domain") or {}
+    dev = dom.get("devices") or {}
+    pod_nets = {n["name"] for n in vmi_spec.get("networks") or [] if "pod" in n}
+    checks = []  # (reason, message) in KubeVirt's order
+    for i in dev.get("interfaces") or []:
+        if "sriov" in i:
+            checks.append(("InterfaceNotLiveMigratable", "cannot migrate VMI with a SR-IOV interface"))
+            break
+        if "bridge" in i and i.get("name") in pod_nets:
+            checks.append(("InterfaceNotLiveMigratable",
+                           "cannot migrate VMI which does not use masquerade, bridge with kubevirt.io/allow-pod-bridge-network-live-migration VM annotation or a migratable plugin to connect to the pod network"))
+            break
+    if (dom.get("cpu") or {}).get("model") == "host-passthrough":
+        checks.append(("CPUModeLiveMigratable", "cannot migrate VMI with host-passthrough CPU mode"))
+    if dev.get("hostDevices") or dev.get("gpus"):
+        checks.append(("HostDeviceNotLiveMigratable", "VMI uses a PCI host devices"))
+    storage_checks = list(checks)
+    for v in vmi_spec.get("volumes") or []:
+        claim = (v.get("persistentVolumeClaim") or {}).get("claimName") or (v.get("dataVolume") or {}).get("name")
+        if claim and "ReadWriteMany" not in (pvc_modes.get(claim) or []):
+            checks.append(("DisksNotLiveMigratable",
+                           "cannot migrate VMI: PVC %s is not shared, live migration requires that all PVCs must be "
+                           "shared (using ReadWriteMany access mode)" % claim))
+            break
+    for d in dev.get("disks") or []:
+        if d.get("shareable"):
+            checks.append(("DisksNotLiveMigratable", "cannot migrate VMI with a shareable disk"))
+            storage_checks.append(("DisksNotLiveMigratable", "cannot migrate VMI with a shareable disk"))
+            break
+    live = cond("LiveMigratable", "False", checks[0][0], checks[0][1]) if checks else cond("LiveMigratable", "True")
+    if storage_checks:
+        storage = cond("StorageLiveMigratable", "False", "NotMigratable",
+                       ", ".join("%s: %s" % rc for rc in storage_checks))
+    else:
+        storage = cond("StorageLiveMigratable", "True")
+    return live, storage
+
+
+class VmController:
+    def __init__(self, cluster):
+        self.c = cluster.client
+        self.cluster = cluster.name
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def launcher_runs(agent, pod):
+        """Node-agent runner: a virt-launcher runs until deleted (restartPolicy Never)."""
+        return False if (pod["metadata"].get("labels") or {}).get("kubevirt.io") == "virt-launcher" else None
+
+    def start(self, agent):
+        agent.runners.append(self.launcher_runs)
+        self.informers = [
+            kubeapi.Informer(self.c, VMS, self.on_vm, self.stop, name=self.cluster + "-vms").start(),
+            kubeapi.Informer(self.c, VMIS, self.on_vmi, self.stop, name=self.cluster + "-vmis").start(),
+            kubeapi.Informer(self.c, "/api/v1/pods", self.on_pod, self.stop,
+                             query={"labelSelector": "kubevirt.io=virt-launcher"},
+                             name=self.cluster + "-launchers").start(),
+        ]
+        return self
+
+    def shutdown(self):
+        self.stop.set()
+
+    def guarded(self, fn, *args):
+        with self.lock:
+            try:
+                fn(*args)
+            except kubeapi.ApiError:
+                pass  # the next event tries again
+
+    def on_vm(self, etype, vm):
+        if etype != "DELETED":
+            self.guarded(self.sync_vm, vm["metadata"]["namespace"], vm["metadata"]["name"])
+
+    def on_vmi(self, etype, vmi):
+        meta = vmi["metadata"]
+        if etype != "DELETED":
+            self.guarded(self.sync_vmi, meta["namespace"], meta["name"])
+        self.guarded(self.sync_vm, meta["namespace"], meta["name"])
+
+    def on_pod(self, etype, pod):
+        name = (pod["metadata"].get("labels") or {}).get("vm.kubevirt.io/name")
+        if name and etype != "DELETED":
+            self.guarded(self.sync_vmi, pod["metadata"]["namespace"], name)
+
+    # -- VM -> VMI --
+    def sync_vm(self, ns, name):
+        vm = self.c.get(vm_path(ns, name), ok404=True)
+        if vm is None or vm["metadata"].get("deletionTimestamp"):
+            return
+        vmi = self.c.get(vmi_path(ns, name), ok404=True)
+        rs = run_strategy(vm)
+        if vmi is None and (rs in ("Always", "RerunOnFailure", "WaitAsReceiver") or
+                            (rs == "Once" and not (vm.get("status") or {}).get("created"))):
+            vmi = self.create_vmi(vm, receiver=rs == "WaitAsReceiver")
+        elif vmi is not None and rs == "Halted" and not vmi["metadata"].get("deletionTimestamp"):
+            self.c.delete(vmi_path(ns, name), ok404=True)
+            vmi["metadata"]["deletionTimestamp"] = now_rfc3339()
+        self.update_vm_status(vm, vmi, rs)
+
+    def create_vmi(self, vm, receiver):
+        tmpl = (vm.get("spec") or {}).get("template") or {}
+        meta = vm["metadata"]
+        ann = dict((tmpl.get("metadata") or {}).get("annotations") or {})
+        if receiver:
+            ann[RECEIVER] = "true"
+        labels = dict((tmpl.get("metadata") or {}).get("labels") or {})
+        labels["vm.kubevirt.io/name"] = meta["name"]
+        vmi = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+               "metadata": {"name": meta["name"], "namespace": meta["namespace"], "labels": labels,
+                            "annotations": ann,
+                            "ownerReferences": [{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+                                                 "name": meta["name"], "uid": meta["uid"], "controller": True,
+                                                 "blockOwnerDeletion": True}]},
+               "spec": tmpl.get("spec") or {}}
+        return self.c.create(vmi_path(meta["namespace"]), vmi)
+
+    def update_vm_status(self, vm, vmi, rs):
+        st = {"created": vmi is not None, "ready": False, "runStrategy": rs}
+        phase = ((vmi or {}).get("status") or {}).get("phase")
+        if vmi is None:
+            printable = "WaitingForReceiver" if rs == "WaitAsReceiver" else "Stopped"
+        elif vmi["metadata"].get("deletionTimestamp"):
+            printable = "Stopping"
+        elif phase == "WaitingForSync" and rs == "WaitAsReceiver":
+            printable = "WaitingForReceiver"
+        elif phase == "Running":
+            printable = "Running"
+            st["ready"] = True
+        elif phase in ("Succeeded", "Failed"):
+            printable = "Stopped" if phase == "Succeeded" else "Failed"
+        else:
+            printable = "Starting"
+        st["printableStatus"] = printable
+        # VMI conditions mirrored, except Ready, Failure and RestartRequired (vm.go syncConditions)
+        mirrored = [c for c in ((vmi or {}).get("status") or {}).get("conditions") or []
+                    if c["type"] not in ("Ready", "Failure", "RestartRequired")]
+        st["conditions"] = [cond("Ready", "True" if st["ready"] else "False",
+                                 None if st["ready"] else "VMINotExists" if vmi is None else "PodNotExists")] + mirrored
+        old = vm.get("status") or {}
+        if any(old.get(k) != st[k] for k in ("created", "ready", "printableStatus")) or \
+                [(c["type"], c["status"], c.get("reason")) for c in old.get("conditions") or []] != \
+                [(c["type"], c["status"], c.get("reason")) for c in st["conditions"]]:
+            self.c.merge_patch(vm_path(vm["metadata"]["namespace"], vm["metadata"]["name"], "status"), {"status": st})
+
+    # -- VMI -> pod -> phases --
+    def sync_vmi(self, ns, name):
+        vmi = self.c.get(vmi_path(ns, name), ok404=True)
+        if vmi is None or vmi["metadata"].get("deletionTimestamp"):
+            return
+        st = vmi.get("status") or {}
+        if st.get("phase") in ("Succeeded", "Failed"):
+            return
+        receiver = (vmi["metadata"].get("annotations") or {}).get(RECEIVER) == "true"
+        pvc_modes = {}
+        for v in (vmi.get("spec") or {}).get("volumes") or []:
+            claim = (v.get("persistentVolumeClaim") or {}).get("claimName") or (v.get("dataVolume") or {}).get("name")
+            if claim:
+                pvc = self.c.get(kubeapi.resource_path("", "v1", "persistentvolumeclaims", ns, claim), ok404=True)
+                pvc_modes[claim] = ((pvc or {}).get("spec") or {}).get("accessModes") or []
+        live, storage = migratability(vmi.get("spec") or {}, pvc_modes)
+        if receiver:
+            want = {"phase": "WaitingForSync",
+                    "conditions": [cond("Ready", "False", "PodNotExists", "virt-launcher pod has not yet been scheduled"),
+                                   live, storage]}
+        else:
+            pods = self.c.get(kubeapi.resource_path("", "v1", "pods", ns),
+                              query={"labelSelector": "kubevirt.io=virt-launcher,vm.kubevirt.io/name=" + name})["items"]
+            pods = [p for p in pods if any(o.get("uid") == vmi["metadata"]["uid"]
+                                           for o in p["metadata"].get("ownerReferences") or [])]
+            if not pods:
+                self.create_launcher(vmi)
+                want = {"phase": "Scheduling", "conditions": [cond("Ready", "False", "PodNotExists"), live, storage]}
+            else:
+                pod = pods[0]
+                node = pod["spec"].get("nodeName")
+                pst = pod.get("status") or {}
+                if pst.get("phase") == "Running":
+                    want = {"phase": "Running", "nodeName": node,
+                            "interfaces": [{"name": "default", "ipAddress": pst.get("podIP"),
+                                            "ipAddresses": [pst.get("podIP")], "interfaceName": "eth0"}],
+                            "activePods": {pod["metadata"]["uid"]: node},
+                            "conditions": [cond("Ready", "True"), live, storage]}
+                elif pst.get("phase") in ("Succeeded", "Failed"):
+                    want = {"phase": pst["phase"], "conditions": [cond("Ready", "False", "PodTerminating"), live, storage]}
+                else:
+                    want = {"phase": "Scheduled" if node else "Scheduling",
+                            "conditions": [cond("Ready", "False", "PodNotExists"), live, storage]}
+                    if node:
+                        want["nodeName"] = node
+        if st.get("phase") != want["phase"] or st.get("nodeName") != want.get("nodeName") or \
+                [(c["type"], c["status"], c.get("reason")) for c in st.get("conditions") or []] != \
+                [(c["type"], c["status"], c.get("reason")) for c in want["conditions"]]:
+            # the VMI CRD has no status subresource: status goes with the object
+            self.c.merge_patch(vmi_path(ns, name), {"status": want})
+
+    def create_launcher(self, vmi):
+        meta, spec = vmi["metadata"], vmi.get("spec") or {}
+        mem = (((spec.get("domain") or {}).get("resources") or {}).get("requests") or {}).get("memory") or \
+            ((spec.get("domain") or {}).get("memory") or {}).get("guest") or "1Gi"
+        self.c.create(kubeapi.resource_path("", "v1", "pods", meta["namespace"]), {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"generateName": "virt-launcher-%s-" % meta["name"], "namespace": meta["namespace"],
+                         "labels": {"kubevirt.io": "virt-launcher", "vm.kubevirt.io/name": meta["name"],
+                                    "kubevirt.io/created-by": meta["uid"]},
+                         "ownerReferences": [{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+                                              "name": meta["name"], "uid": meta["uid"], "controller": True,
+                                              "blockOwnerDeletion": True}]},
+            "spec": {"restartPolicy": "Never", "nodeSelector": spec.get("nodeSelector") or None,
+                     "containers": [{"name": "compute",
+                                     "image": "registry.redhat.io/container-native-virtualization/virt-launcher-rhel9",
+                                     "resources": {"requests": {"memory": mem}}}]}})
