@@ -37,3 +37,15 @@ drop_ns() {
 
 # kubectl without the version-skew warning the 1.32 client prints against 1.20
 k() { kubectl "$@" 2> >(grep -v -e 'version difference' -e 'WARNING: version' >&2); }
+
+# logged REGEX: true once a line of requests.jsonl matches (the proxy writes
+# each line just after its reply, so allow it a moment).
+logged() {
+	local _
+	for _ in $(seq 1 50); do
+		grep -qE "$1" "$KUBESIM_DIR/requests.jsonl" && return 0
+		sleep 0.1
+	done
+	echo "no request in $KUBESIM_DIR/requests.jsonl matches: $1" >&2
+	return 1
+}
