@@ -26,6 +26,7 @@ import yaml  # noqa: E402
 from simlib import kubeapi, pki  # noqa: E402
 
 DIR = os.environ.get("KUBESIM_DIR")
+SCRATCH = tempfile.TemporaryDirectory(prefix="test-clusters-")  # CA files; removed at exit
 
 
 def kubeconfig():
@@ -39,11 +40,12 @@ def endpoint(context):
     ctx = next(c["context"] for c in cfg["contexts"] if c["name"] == context)
     cl = next(c["cluster"] for c in cfg["clusters"] if c["name"] == ctx["cluster"])
     user = next(u["user"] for u in cfg["users"] if u["name"] == ctx["user"])
-    ca = tempfile.NamedTemporaryFile("wb", suffix=".crt", delete=False)
-    ca.write(base64.b64decode(cl["certificate-authority-data"]))
-    ca.close()
+    ca = os.path.join(SCRATCH.name, ctx["cluster"] + "-ca.crt")
+    if not os.path.exists(ca):
+        with open(ca, "wb") as f:
+            f.write(base64.b64decode(cl["certificate-authority-data"]))
     host, port = cl["server"].split("//")[1].split(":")
-    return host, int(port), ca.name, user["token"]
+    return host, int(port), ca, user["token"]
 
 
 def client(context="source"):
