@@ -8,9 +8,7 @@ import base64
 import http.client
 import json
 import os
-import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading

@@ -13,8 +13,6 @@
 Both are watch-driven.
 """
 
-import threading
-
 from . import kubeapi
 from .nodes import now_rfc3339
 
@@ -39,36 +37,21 @@ def pvc_spec_from(dv, default_class):
     return out
 
 
-class Storage:
+class Storage(kubeapi.Controller):
     def __init__(self, cluster, classes):
-        self.c = cluster.client
-        self.cluster = cluster.name
+        super().__init__(cluster.client, cluster.name)
         self.provisioners = {sc["name"]: sc.get("provisioner", "csi.kubesim") for sc in classes}
         self.default_class = next((sc["name"] for sc in classes if sc.get("default")), None)
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
 
     def start(self):
-        self.informers = [
-            kubeapi.Informer(self.c, "/apis/cdi.kubevirt.io/v1beta1/datavolumes", self.on_dv, self.stop,
-                             name=self.cluster + "-dv").start(),
-            kubeapi.Informer(self.c, "/api/v1/persistentvolumeclaims", self.on_pvc, self.stop,
-                             name=self.cluster + "-pvc").start(),
-        ]
+        self.watch("/apis/cdi.kubevirt.io/v1beta1/datavolumes", self.on_dv, what="dv")
+        self.watch("/api/v1/persistentvolumeclaims", self.on_pvc, what="pvc")
         return self
-
-    def shutdown(self):
-        self.stop.set()
 
     # -- DataVolumes --
     def on_dv(self, etype, dv):
-        if etype == "DELETED" or dv["metadata"].get("deletionTimestamp"):
-            return
-        with self.lock:
-            try:
-                self.reconcile_dv(dv)
-            except kubeapi.ApiError:
-                pass  # the PVC's events bring it back
+        if etype != "DELETED" and not dv["metadata"].get("deletionTimestamp"):
+            self.guarded(self.reconcile_dv, dv)
 
     def reconcile_dv(self, dv):
         meta = dv["metadata"]
@@ -105,20 +88,17 @@ class Storage:
 
     # -- the CSI side --
     def on_pvc(self, etype, pvc):
-        if etype == "DELETED":
-            return
-        with self.lock:
-            try:
-                self.provision(pvc)
-                owner = next((o for o in pvc["metadata"].get("ownerReferences") or [] if o["kind"] == "DataVolume"),
-                             None)
-                if owner and (pvc.get("status") or {}).get("phase") == "Bound":
-                    dv = self.c.get(kubeapi.resource_path("cdi.kubevirt.io", "v1beta1", "datavolumes",
-                                                          pvc["metadata"]["namespace"], owner["name"]), ok404=True)
-                    if dv:
-                        self.reconcile_dv(dv)
-            except kubeapi.ApiError:
-                pass
+        if etype != "DELETED":
+            self.guarded(self.on_pvc_change, pvc)
+
+    def on_pvc_change(self, pvc):
+        self.provision(pvc)
+        owner = next((o for o in pvc["metadata"].get("ownerReferences") or [] if o["kind"] == "DataVolume"), None)
+        if owner and (pvc.get("status") or {}).get("phase") == "Bound":
+            dv = self.c.get(kubeapi.resource_path("cdi.kubevirt.io", "v1beta1", "datavolumes",
+                                                  pvc["metadata"]["namespace"], owner["name"]), ok404=True)
+            if dv:
+                self.reconcile_dv(dv)
 
     def provision(self, pvc):
         spec, meta = pvc["spec"], pvc["metadata"]

@@ -191,3 +191,30 @@ class Informer:
                 if self.stop.is_set():
                     return
                 time.sleep(1)
+
+
+class Controller:
+    """What the simulator's controllers share: informers on one stop event,
+    handlers run one at a time (`guarded`), and an API error left for the
+    next event (or the informer's relist) to retry."""
+
+    def __init__(self, client, name):
+        self.c = client
+        self.name = name
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.informers = []
+
+    def watch(self, path, handler, query=None, what=""):
+        self.informers.append(Informer(self.c, path, handler, self.stop, query=query,
+                                       name="%s-%s" % (self.name, what or path)).start())
+
+    def guarded(self, fn, *args):
+        with self.lock:
+            try:
+                fn(*args)
+            except ApiError:
+                pass  # the next event tries again
+
+    def shutdown(self):
+        self.stop.set()

@@ -421,7 +421,7 @@ class NodeAgent:
             self.at(time.time() + secs / self.time_scale, ("finish", ns + "/" + name, code))
 
     def finish(self, pod, code):
-        meta, spec = pod["metadata"], pod["spec"]
+        meta = pod["metadata"]
         if meta.get("deletionTimestamp"):
             return
         path = kubeapi.resource_path("", "v1", "pods", meta["namespace"], meta["name"])

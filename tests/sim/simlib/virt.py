@@ -14,7 +14,6 @@ in `openshift-cnv`; `decentralizedLiveMigration` -> KubeVirt
 """
 
 import copy
-import threading
 
 from . import kubeapi
 from .nodes import now_micro, now_rfc3339
@@ -180,29 +179,21 @@ def desired_kubevirt(hco, kv):
     return spec
 
 
-class HcoController:
+class HcoController(kubeapi.Controller):
     """Watches HyperConverged objects and keeps the KubeVirt CR in line."""
 
     def __init__(self, cluster, cnv_version):
-        self.c = cluster.client
-        self.cluster = cluster.name
+        super().__init__(cluster.client, cluster.name)
         self.version = cnv_version
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
 
     def start(self):
-        path = kubeapi.resource_path("hco.kubevirt.io", "v1beta1", "hyperconvergeds", CNV_NS)
-        self.informer = kubeapi.Informer(self.c, path, self.on_hco, self.stop, name=self.cluster + "-hco").start()
+        self.watch(kubeapi.resource_path("hco.kubevirt.io", "v1beta1", "hyperconvergeds", CNV_NS), self.on_hco,
+                   what="hco")
         return self
 
     def on_hco(self, etype, hco):
-        if etype == "DELETED" or hco["metadata"]["name"] != HCO_NAME:
-            return
-        try:
-            with self.lock:
-                self.reconcile(hco)
-        except kubeapi.ApiError:
-            pass  # the next event (or the relist) tries again
+        if etype != "DELETED" and hco["metadata"]["name"] == HCO_NAME:
+            self.guarded(self.reconcile, hco)
 
     def reconcile(self, hco):
         kv = self.c.get(kv_path(), ok404=True)
@@ -227,9 +218,6 @@ class HcoController:
                                condition("Progressing", "False", "ReconcileCompleted", "Reconcile completed successfully"),
                                condition("Degraded", "False", "ReconcileCompleted", "Reconcile completed successfully"),
                                condition("Upgradeable", "True", "ReconcileCompleted", "Reconcile completed successfully")]}})
-
-    def shutdown(self):
-        self.stop.set()
 
 
 # ---- virt-operator ------------------------------------------------------------
@@ -296,7 +284,7 @@ def networks_annotation(network):
     return "%s@migration0" % network if network else None
 
 
-class VirtOperator:
+class VirtOperator(kubeapi.Controller):
     """The parts of virt-operator cross-cluster migration depends on:
     - with the DecentralizedLiveMigration gate on, the virt-synchronization-
       controller Deployment (2 replicas), its leader Lease, and KubeVirt
@@ -312,27 +300,16 @@ class VirtOperator:
     two ConfigMaps; one reconcile at a time."""
 
     def __init__(self, cluster, own_ca_pem):
-        self.c = cluster.client
-        self.cluster = cluster.name
+        super().__init__(cluster.client, cluster.name)
         self.own_ca = own_ca_pem
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
 
     def start(self):
         self.ensure_ca_maps()
-        ns_path = lambda res: kubeapi.resource_path("", "v1", res, CNV_NS)  # noqa: E731
-        self.informers = [
-            kubeapi.Informer(self.c, kubeapi.resource_path("kubevirt.io", "v1", "kubevirts", CNV_NS),
-                             self.on_event, self.stop, name=self.cluster + "-kv").start(),
-            kubeapi.Informer(self.c, ns_path("pods"), self.on_event, self.stop,
-                             query={"labelSelector": "kubevirt.io=" + SYNC}, name=self.cluster + "-syncpods").start(),
-            kubeapi.Informer(self.c, ns_path("configmaps"), self.on_configmap, self.stop,
-                             name=self.cluster + "-cas").start(),
-        ]
+        self.watch(kubeapi.resource_path("kubevirt.io", "v1", "kubevirts", CNV_NS), self.on_event, what="kv")
+        self.watch(kubeapi.resource_path("", "v1", "pods", CNV_NS), self.on_event,
+                   query={"labelSelector": "kubevirt.io=" + SYNC}, what="syncpods")
+        self.watch(kubeapi.resource_path("", "v1", "configmaps", CNV_NS), self.on_configmap, what="cas")
         return self
-
-    def shutdown(self):
-        self.stop.set()
 
     # -- CA bundles --
     def ensure_ca_maps(self):
@@ -347,25 +324,19 @@ class VirtOperator:
         if etype == "DELETED" or cm["metadata"]["name"] != "kubevirt-external-ca":
             return
         external = (cm.get("data") or {}).get("ca-bundle") or ""
-        if not external.strip():
-            return
-        with self.lock:
-            try:
-                path = kubeapi.resource_path("", "v1", "configmaps", CNV_NS)
-                ca = self.c.get(path + "/kubevirt-ca")
-                merged = merge_ca_bundle(self.own_ca, (ca.get("data") or {}).get("ca-bundle"), external)
-                self.c.merge_patch(path + "/kubevirt-ca", {"data": {"ca-bundle": merged}})
-                self.c.merge_patch(path + "/kubevirt-external-ca", {"data": {"ca-bundle": ""}})
-            except kubeapi.ApiError:
-                pass  # the next event retries
+        if external.strip():
+            self.guarded(self.absorb_external_ca, external)
+
+    def absorb_external_ca(self, external):
+        path = kubeapi.resource_path("", "v1", "configmaps", CNV_NS)
+        ca = self.c.get(path + "/kubevirt-ca")
+        merged = merge_ca_bundle(self.own_ca, (ca.get("data") or {}).get("ca-bundle"), external)
+        self.c.merge_patch(path + "/kubevirt-ca", {"data": {"ca-bundle": merged}})
+        self.c.merge_patch(path + "/kubevirt-external-ca", {"data": {"ca-bundle": ""}})
 
     # -- gate, network, sync controller --
     def on_event(self, etype, obj):
-        with self.lock:
-            try:
-                self.reconcile()
-            except kubeapi.ApiError:
-                pass
+        self.guarded(self.reconcile)
 
     def reconcile(self):
         kv = self.c.get(kv_path(), ok404=True)

@@ -15,8 +15,6 @@ and the virt-launcher pods (reference §3, §4).
 Everything is driven by watches on VMs, VMIs and launcher pods.
 """
 
-import threading
-
 from . import kubeapi
 from .nodes import now_rfc3339
 
@@ -90,12 +88,9 @@ def migratability(vmi_spec, pvc_modes):
     return live, storage
 
 
-class VmController:
+class VmController(kubeapi.Controller):
     def __init__(self, cluster):
-        self.c = cluster.client
-        self.cluster = cluster.name
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
+        super().__init__(cluster.client, cluster.name)
 
     @staticmethod
     def launcher_runs(agent, pod):
@@ -104,24 +99,11 @@ class VmController:
 
     def start(self, agent):
         agent.runners.append(self.launcher_runs)
-        self.informers = [
-            kubeapi.Informer(self.c, VMS, self.on_vm, self.stop, name=self.cluster + "-vms").start(),
-            kubeapi.Informer(self.c, VMIS, self.on_vmi, self.stop, name=self.cluster + "-vmis").start(),
-            kubeapi.Informer(self.c, "/api/v1/pods", self.on_pod, self.stop,
-                             query={"labelSelector": "kubevirt.io=virt-launcher"},
-                             name=self.cluster + "-launchers").start(),
-        ]
+        self.watch(VMS, self.on_vm, what="vms")
+        self.watch(VMIS, self.on_vmi, what="vmis")
+        self.watch("/api/v1/pods", self.on_pod, query={"labelSelector": "kubevirt.io=virt-launcher"},
+                   what="launchers")
         return self
-
-    def shutdown(self):
-        self.stop.set()
-
-    def guarded(self, fn, *args):
-        with self.lock:
-            try:
-                fn(*args)
-            except kubeapi.ApiError:
-                pass  # the next event tries again
 
     def on_vm(self, etype, vm):
         if etype != "DELETED":
