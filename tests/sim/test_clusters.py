@@ -497,8 +497,9 @@ class TestVirtInstalled(ClusterTest):
                               mig["parallelOutboundMigrationsPerNode"], mig["allowPostCopy"],
                               mig["parallelMigrationsPerCluster"], mig["progressTimeout"]),
                              ("livemigration-network", "64Mi", 800, 1, True, 5, 150))
-            hco = c.get(self.hco)
-            self.assertEqual(hco["status"]["observedGeneration"], hco["metadata"]["generation"])
+            # HCO reports the generation it acted on, after patching KubeVirt
+            wait_for(lambda: (lambda h: h["status"].get("observedGeneration") == h["metadata"]["generation"])(
+                c.get(self.hco)) or None, what="HCO status.observedGeneration")
             # HCO's schema refuses a bandwidth that is not a quantity, and nothing changes
             with self.assertRaises(kubeapi.ApiError) as cm:
                 c.merge_patch(self.hco, {"spec": {"liveMigrationConfig": {"bandwidthPerMigration": "fast"}}})
