@@ -10,6 +10,8 @@ import os
 
 import yaml
 
+from . import fabric
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIO_DIR = os.path.join(os.path.dirname(HERE), "scenarios")
 
@@ -92,6 +94,9 @@ def normalize(doc, base_dir="."):
             "openshift": ocp,
             "cnv": str(c.get("cnv", ocp)),
             "gate": bool(c.get("decentralizedLiveMigration", False)),
+            # decentralizedMigrationBlocked and friends: default by KubeVirt version (>= 1.8)
+            "syncFailureConditions": c.get("syncFailureConditions"),
+            "caRotationSeconds": c.get("caRotationSeconds"),
             "mtv": bool(c.get("mtv", False)),
             "storageClasses": list(c.get("storageClasses") or DEFAULT_STORAGE),
             "podCIDR": cidr,
@@ -113,6 +118,10 @@ def normalize(doc, base_dir="."):
         })
     _need(sum(u["defaultContexts"] for u in sc["users"]) <= 1,
           "users: only one user may have contexts: default")
+    try:
+        sc["fabric"] = fabric.normalize(doc.get("fabric"), sc["clusters"])
+    except fabric.FabricError as e:
+        raise ScenarioError(str(e))
     for i, f in enumerate(doc.get("faults") or []):
         _need(isinstance(f, dict) and f.get("cluster") in names,
               "faults[%d]: needs a 'cluster' that the scenario defines" % i)

@@ -21,6 +21,9 @@ from .nodes import now_rfc3339
 VMS = "/apis/kubevirt.io/v1/virtualmachines"
 VMIS = "/apis/kubevirt.io/v1/virtualmachineinstances"
 RECEIVER = "kubevirt.io/create-migration-target"
+RESTORE = "kubevirt.io/restore-run-strategy"
+MIGRATION_JOB = "kubevirt.io/migrationJobUID"
+OWN_CONDITIONS = ("Ready", "LiveMigratable", "StorageLiveMigratable")
 
 
 def vm_path(ns, name=None, sub=None):
@@ -127,6 +130,7 @@ class VmController(kubeapi.Controller):
             return
         vmi = self.c.get(vmi_path(ns, name), ok404=True)
         rs = run_strategy(vm)
+        rs = self.after_migration(vm, vmi, rs)
         if vmi is None and (rs in ("Always", "RerunOnFailure", "WaitAsReceiver") or
                             (rs == "Once" and not (vm.get("status") or {}).get("created"))):
             vmi = self.create_vmi(vm, receiver=rs == "WaitAsReceiver")
@@ -134,6 +138,31 @@ class VmController(kubeapi.Controller):
             self.c.delete(vmi_path(ns, name), ok404=True)
             vmi["metadata"]["deletionTimestamp"] = now_rfc3339()
         self.update_vm_status(vm, vmi, rs)
+
+    def after_migration(self, vm, vmi, rs):
+        """A decentralized migration's end seen from the VM (reference §3.2,
+        §3.3): the receiver takes its kubevirt.io/restore-run-strategy once the
+        VMI runs as a completed migration target; a source VM with Always is
+        set to Halted once its VMI handed off. Returns the runStrategy now."""
+        if vmi is None:
+            return rs
+        st = vmi.get("status") or {}
+        ms = st.get("migrationState") or {}
+        meta = vm["metadata"]
+        receiver = (vmi["metadata"].get("annotations") or {}).get(RECEIVER) == "true"
+        if rs == "WaitAsReceiver" and ms.get("completed") and not receiver:
+            restore = (meta.get("annotations") or {}).get(RESTORE)
+            if restore and restore != rs:
+                self.c.merge_patch(vm_path(meta["namespace"], meta["name"]), {"spec": {"runStrategy": restore}})
+                return restore
+        elif rs == "Always" and ms.get("completed") and st.get("phase") == "Succeeded" and \
+                (ms.get("sourceState") or {}).get("migrationUID"):
+            # "decentralized migration completed, setting runStrategy to halted"
+            spec = vm.get("spec") or {}
+            patch = {"runStrategy": "Halted"} if spec.get("runStrategy") else {"running": False}
+            self.c.merge_patch(vm_path(meta["namespace"], meta["name"]), {"spec": patch})
+            return "Halted"
+        return rs
 
     def create_vmi(self, vm, receiver):
         tmpl = (vm.get("spec") or {}).get("template") or {}
@@ -189,6 +218,9 @@ class VmController(kubeapi.Controller):
         if st.get("phase") in ("Succeeded", "Failed"):
             return
         receiver = (vmi["metadata"].get("annotations") or {}).get(RECEIVER) == "true"
+        ms = st.get("migrationState") or {}
+        if (receiver and ms) or (ms and not ms.get("completed") and not ms.get("failed")):
+            return  # a migration is under way: the migration engine owns the status
         pvc_modes = {}
         for v in (vmi.get("spec") or {}).get("volumes") or []:
             claim = (v.get("persistentVolumeClaim") or {}).get("claimName") or (v.get("dataVolume") or {}).get("name")
@@ -205,6 +237,10 @@ class VmController(kubeapi.Controller):
                               query={"labelSelector": "kubevirt.io=virt-launcher,vm.kubevirt.io/name=" + name})["items"]
             pods = [p for p in pods if any(o.get("uid") == vmi["metadata"]["uid"]
                                            for o in p["metadata"].get("ownerReferences") or [])]
+            # after a migration the VMI runs where status.nodeName says; a
+            # migration's target pod is never the VMI's own before that
+            pods = [p for p in pods if p["spec"].get("nodeName") == st["nodeName"]] if st.get("nodeName") else \
+                [p for p in pods if MIGRATION_JOB not in (p["metadata"].get("labels") or {})]
             if not pods:
                 self.create_launcher(vmi)
                 want = {"phase": "Scheduling", "conditions": [cond("Ready", "False", "PodNotExists"), live, storage]}
@@ -225,6 +261,8 @@ class VmController(kubeapi.Controller):
                             "conditions": [cond("Ready", "False", "PodNotExists"), live, storage]}
                     if node:
                         want["nodeName"] = node
+        # conditions other controllers own (the sync controller's) are kept
+        want["conditions"] += [c for c in st.get("conditions") or [] if c["type"] not in OWN_CONDITIONS]
         if st.get("phase") != want["phase"] or st.get("nodeName") != want.get("nodeName") or \
                 [(c["type"], c["status"], c.get("reason")) for c in st.get("conditions") or []] != \
                 [(c["type"], c["status"], c.get("reason")) for c in want["conditions"]]:
