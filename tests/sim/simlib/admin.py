@@ -7,6 +7,11 @@
   POST   /clusters/C/faults              body rule: add one; answers it with its id
   DELETE /clusters/C/faults              remove all rules (the proxy is transparent)
   DELETE /clusters/C/faults/ID           remove one rule
+  GET    /clusters/C/metrics             {"series": [{"name", "labels", "value", "time"}]}
+  PUT    /clusters/C/metrics             body {"name": N, "labels": {...}, "value": X}: set one series
+                                         (what the migration physics does; see simlib/metrics.py)
+  DELETE /clusters/C/metrics             body {"match": {...}}: drop the series whose labels include
+                                         all of match (`__name__` matches the name; no body: all)
 
 Its address, CA and token file are in DIR/admin.json; `tests/sim/simctl` wraps it.
 """
@@ -14,10 +19,17 @@ Its address, CA and token file are in DIR/admin.json; `tests/sim/simctl` wraps i
 import hmac
 import http.server
 import json
+import math
 import socketserver
 import ssl
 import threading
 import urllib.parse
+
+
+def series_view(store):
+    """A metrics store as JSON (values that JSON cannot carry as strings)."""
+    return [{"name": s.name, "labels": s.labels, "value": s.value if math.isfinite(s.value) else str(s.value),
+             "time": s.time} for s in sorted(store.series(), key=lambda s: (s.name, sorted(s.labels.items())))]
 
 
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -78,7 +90,27 @@ class AdminHandler(http.server.BaseHTTPRequestHandler):
                     return self.reply(404, {"error": "no rule '%s'" % parts[3]})
             except (ValueError, TypeError, KeyError) as e:
                 return self.reply(400, {"error": "bad rule: %s" % e})
+        if len(parts) == 3 and parts[0] == "clusters" and parts[2] == "metrics":
+            return self.metrics_route(method, parts[1])
         return self.reply(404, {"error": "no such endpoint"})
+
+    def metrics_route(self, method, cluster):
+        """/clusters/C/metrics: the cluster's metrics.Store."""
+        store = self.admin.metrics.get(cluster)
+        if store is None:
+            return self.reply(404, {"error": "no metrics for cluster '%s'" % cluster})
+        try:
+            if method == "PUT":
+                b = self.body() or {}
+                store.set(b.get("name"), b.get("labels") or {}, b.get("value"))
+            elif method == "DELETE":
+                removed = store.remove((self.body() or {}).get("match") or {})
+                return self.reply(200, {"removed": removed, "series": series_view(store)})
+            elif method != "GET":
+                return self.reply(404, {"error": "no such endpoint"})
+        except (ValueError, TypeError, AttributeError) as e:
+            return self.reply(400, {"error": "bad series: %s" % e})
+        return self.reply(200, {"series": series_view(store)})
 
     def do_GET(self):
         self.route("GET")
@@ -94,8 +126,9 @@ class AdminHandler(http.server.BaseHTTPRequestHandler):
 
 
 class Admin:
-    def __init__(self, port, cert, key, token, proxies):
+    def __init__(self, port, cert, key, token, proxies, metrics=None):
         self.port, self.token, self.proxies = port, token, proxies
+        self.metrics = metrics or {}  # cluster name -> metrics.Store
         handler = type("Admin", (AdminHandler,), {"admin": self})
         self.server = _Server(("127.0.0.1", port), handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -12,6 +12,7 @@ import time
 import yaml
 
 from . import cdi, crds, faultproxy, kubeapi, nodes, pki, procs, virt, vms
+from . import metrics
 
 SYSTEM_USER = "system:kubesim"
 
@@ -200,6 +201,21 @@ class Cluster:
         self.storage = cdi.Storage(self, self.spec["storageClasses"]).start()
         self.vms = vms.VmController(self).start(self.agent)
 
+    def start_metrics(self):
+        """Simulated OpenShift monitoring (simlib/metrics.py): the metrics store
+        `self.metrics`, the thanos-querier endpoint behind its Route
+        (`self.metrics_url`), the ingress CA and ClusterRole
+        cluster-monitoring-view."""
+        self.pki.update(pki.ingress_pki(os.path.join(self.dir, "pki")))
+        crds.install_route_crd(self.client)
+        self.metrics = metrics.Store()
+        self.metrics_server = metrics.QueryServer(self.metrics, self.client, self.pki["ingress_serving_crt"],
+                                                  self.pki["ingress_serving_key"]).start()
+        host = "127.0.0.1:%d" % self.metrics_server.port
+        self.metrics_url = "https://" + host
+        with open(self.pki["ingress_ca_crt"]) as f:
+            metrics.install(self.client, host, f.read())
+
     def wait_nodes(self, timeout=60):
         deadline = time.time() + timeout
         want = {n["name"] for n in self.spec["nodes"]}
@@ -239,3 +255,5 @@ class Cluster:
             self.agent.shutdown()
         if self.proxy:
             self.proxy.shutdown()
+        if getattr(self, "metrics_server", None):
+            self.metrics_server.shutdown()

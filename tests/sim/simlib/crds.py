@@ -130,3 +130,89 @@ def install(client, timeout=120):
     if pending:
         raise RuntimeError("CRDs not Established after %ds: %s" % (timeout, ", ".join(sorted(pending))))
     return names
+
+
+# ---- OpenShift's Route (route.openshift.io/v1) -------------------------------
+# Not from shared/schemas (there is no upstream file there): a small structural
+# schema written here, after openshift/api's route/v1 types. Real OpenShift
+# serves routes from openshift-apiserver; a CRD is what MicroShift does. Kept
+# loose where the simulator does not care (x-kubernetes-preserve-unknown-fields),
+# and spec.host has no DNS pattern: in the simulator a host carries a port.
+
+def _route_target():
+    return {"type": "object", "required": ["kind", "name"],
+            "properties": {"kind": {"type": "string", "enum": ["Service", ""], "default": "Service"},
+                           "name": {"type": "string", "minLength": 1},
+                           "weight": {"type": "integer", "format": "int32", "minimum": 0, "maximum": 256,
+                                      "default": 100}}}
+
+
+def _route_spec():
+    return {"type": "object", "required": ["to"], "x-kubernetes-preserve-unknown-fields": True,
+            "properties": {
+                "host": {"type": "string", "maxLength": 253},
+                "subdomain": {"type": "string", "maxLength": 253},
+                "path": {"type": "string", "pattern": "^/"},
+                "to": _route_target(),
+                "alternateBackends": {"type": "array", "maxItems": 3, "items": _route_target()},
+                "port": {"type": "object", "required": ["targetPort"],
+                         "properties": {"targetPort": {"x-kubernetes-int-or-string": True}}},
+                "tls": {"type": "object", "required": ["termination"],
+                        "properties": {"termination": {"type": "string",
+                                                       "enum": ["edge", "reencrypt", "passthrough"]},
+                                       "insecureEdgeTerminationPolicy": {"type": "string",
+                                                                         "enum": ["", "None", "Allow", "Redirect"]},
+                                       "certificate": {"type": "string"}, "key": {"type": "string"},
+                                       "caCertificate": {"type": "string"},
+                                       "destinationCACertificate": {"type": "string"}}},
+                "wildcardPolicy": {"type": "string", "enum": ["None", "Subdomain", ""]}}}
+
+
+def _route_status():
+    condition = {"type": "object", "required": ["type", "status"],
+                 "properties": {"type": {"type": "string"}, "status": {"type": "string"},
+                                "reason": {"type": "string"}, "message": {"type": "string"},
+                                "lastTransitionTime": {"type": "string", "format": "date-time"}}}
+    ingress = {"type": "object",
+               "properties": {"host": {"type": "string"}, "routerName": {"type": "string"},
+                              "routerCanonicalHostname": {"type": "string"}, "wildcardPolicy": {"type": "string"},
+                              "conditions": {"type": "array", "items": condition}}}
+    return {"type": "object", "properties": {"ingress": {"type": "array", "items": ingress}}}
+
+
+def route_crd():
+    """routes.route.openshift.io: namespaced, v1, with a status subresource
+    and `oc get routes`' columns."""
+    schema = {"type": "object",
+              "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                             "metadata": {"type": "object"}, "spec": _route_spec(), "status": _route_status()}}
+    columns = [("Host/Port", ".status.ingress[0].host"), ("Path", ".spec.path"), ("Services", ".spec.to.name"),
+               ("Port", ".spec.port.targetPort"), ("Termination", ".spec.tls.termination"),
+               ("Wildcard", ".spec.wildcardPolicy")]
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "routes.route.openshift.io"},
+            "spec": {"group": "route.openshift.io", "scope": "Namespaced",
+                     "names": {"kind": "Route", "plural": "routes", "singular": "route", "listKind": "RouteList"},
+                     "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": schema}, "subresources": {"status": {}},
+                                   "additionalPrinterColumns": [{"name": n, "type": "string", "jsonPath": p}
+                                                                for n, p in columns]}]}}
+
+
+def install_route_crd(client, timeout=60):
+    """Create the Route CRD on one cluster and wait until it is Established."""
+    crd = route_crd()
+    path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    try:
+        client.create(path, crd)
+    except kubeapi.ApiError as e:
+        if e.code != 409:
+            raise RuntimeError("the Route CRD was refused: %s" % e)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = client.get(path + "/" + crd["metadata"]["name"])
+        if any(c["type"] == "Established" and c["status"] == "True"
+               for c in (got.get("status") or {}).get("conditions") or []):
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the Route CRD is not Established after %ds" % timeout)

@@ -97,3 +97,16 @@ def client_cert(pki_dir, name, user, groups):
     """A client certificate for USER; each group becomes an O= entry."""
     ca_key, ca_crt = os.path.join(pki_dir, "ca.key"), os.path.join(pki_dir, "ca.crt")
     return leaf(pki_dir, name, ca_key, ca_crt, user, orgs=groups, client=True)
+
+
+def ingress_pki(pki_dir):
+    """The cluster's ingress CA (OpenShift's ingress operator makes one per
+    cluster and publishes it as ConfigMap openshift-config-managed/
+    default-ingress-cert) and the router's serving certificate for
+    127.0.0.1, signed by it. Returns a dict of paths."""
+    cluster = os.path.basename(os.path.dirname(pki_dir))
+    ca_key, ca_crt = ca(pki_dir, "ingress-ca", "ingress-operator@kubesim-" + cluster)
+    key, crt = leaf(pki_dir, "ingress-serving", ca_key, ca_crt, "*.apps.%s.kubesim" % cluster,
+                    sans=["IP:127.0.0.1"], server=True)
+    return {"ingress_ca_key": ca_key, "ingress_ca_crt": ca_crt, "ingress_serving_key": key,
+            "ingress_serving_crt": crt}
