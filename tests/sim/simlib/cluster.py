@@ -11,7 +11,7 @@ import time
 
 import yaml
 
-from . import cdi, crds, faultproxy, kubeapi, nodes, pki, procs, virt, vms
+from . import cdi, crds, faultproxy, kubeapi, nodes, pki, procs, virt, vms, webhooks
 from . import metrics
 
 SYSTEM_USER = "system:kubesim"
@@ -195,6 +195,7 @@ class Cluster:
     def start_virt(self):
         """Simulated OpenShift Virtualization: the installed objects, then HCO."""
         virt.install(self, self.spec)
+        self.webhooks = webhooks.Webhooks(self).start()  # virt-api's admission webhooks
         self.hco = virt.HcoController(self, self.spec["cnv"]).start()
         with open(self.pki["kubevirt_ca_crt"]) as f:
             self.virt_operator = virt.VirtOperator(self, f.read()).start()
@@ -248,7 +249,7 @@ class Cluster:
 
     def shutdown(self):
         for ctl in (getattr(self, "hco", None), getattr(self, "virt_operator", None), getattr(self, "storage", None),
-                    getattr(self, "vms", None)):
+                    getattr(self, "vms", None), getattr(self, "webhooks", None)):
             if ctl:
                 ctl.shutdown()
         if self.agent:

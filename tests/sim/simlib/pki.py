@@ -110,3 +110,13 @@ def ingress_pki(pki_dir):
                     sans=["IP:127.0.0.1"], server=True)
     return {"ingress_ca_key": ca_key, "ingress_ca_crt": ca_crt, "ingress_serving_key": key,
             "ingress_serving_crt": crt}
+
+
+def webhook_pki(pki_dir, cluster_name):
+    """The simulated virt-api's own CA (the webhook configurations' caBundle)
+    and its serving certificate for 127.0.0.1; made once per cluster."""
+    os.makedirs(pki_dir, exist_ok=True)
+    ca_key, ca_crt = ca(pki_dir, "virt-api-ca", "kubevirt.io@virt-api-" + cluster_name)
+    key, crt = leaf(pki_dir, "virt-api", ca_key, ca_crt, "virt-api.openshift-cnv.svc",
+                    sans=["IP:127.0.0.1", "DNS:virt-api.openshift-cnv.svc"], server=True)
+    return {"ca_crt": ca_crt, "crt": crt, "key": key}
