@@ -7,6 +7,11 @@
   POST   /clusters/C/faults              body rule: add one; answers it with its id
   DELETE /clusters/C/faults              remove all rules (the proxy is transparent)
   DELETE /clusters/C/faults/ID           remove one rule
+  GET    /virt/faults                    the virtualization faults in force (simlib/virtfaults.py)
+  POST   /virt/faults                    body {"action": ...}: one fault now (fail-migration,
+                                         move-sync-leader, cut-fabric, restore-fabric, slow-link, rotate-ca)
+  DELETE /virt/faults                    clear them (fabric whole again)
+  GET    /violations                     what the invariant monitor recorded (simlib/monitor.py)
   GET    /clusters/C/metrics             {"series": [{"name", "labels", "value", "time"}]}
   PUT    /clusters/C/metrics             body {"name": N, "labels": {...}, "value": X}: set one series
                                          (what the migration physics does; see simlib/metrics.py)
@@ -92,6 +97,27 @@ class AdminHandler(http.server.BaseHTTPRequestHandler):
                 return self.reply(400, {"error": "bad rule: %s" % e})
         if len(parts) == 3 and parts[0] == "clusters" and parts[2] == "metrics":
             return self.metrics_route(method, parts[1])
+        if parts[0] in ("virt", "violations") and self.admin.engine is not None:
+            return self.virt_route(method, parts)
+        return self.reply(404, {"error": "no such endpoint"})
+
+    def virt_route(self, method, parts):
+        """/virt/faults and /violations: simlib/virtfaults.py, simlib/monitor.py."""
+        from . import virtfaults
+        engine = self.admin.engine
+        if parts == ["violations"] and method == "GET":
+            return self.reply(200, {"violations": engine.monitor.view() if engine.monitor else []})
+        if parts != ["virt", "faults"]:
+            return self.reply(404, {"error": "no such endpoint"})
+        try:
+            if method == "GET":
+                return self.reply(200, virtfaults.view(engine))
+            if method == "POST":
+                return self.reply(201, virtfaults.apply(engine, self.admin.clusters, self.body() or {}))
+            if method == "DELETE":
+                return self.reply(200, virtfaults.clear(engine))
+        except (ValueError, TypeError, KeyError) as e:
+            return self.reply(400, {"error": "bad fault: %s" % e})
         return self.reply(404, {"error": "no such endpoint"})
 
     def metrics_route(self, method, cluster):
@@ -129,6 +155,7 @@ class Admin:
     def __init__(self, port, cert, key, token, proxies, metrics=None):
         self.port, self.token, self.proxies = port, token, proxies
         self.metrics = metrics or {}  # cluster name -> metrics.Store
+        self.engine, self.clusters = None, []  # the migration engine and clusters (virt faults)
         handler = type("Admin", (AdminHandler,), {"admin": self})
         self.server = _Server(("127.0.0.1", port), handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -199,6 +199,8 @@ class Cluster:
         self.hco = virt.HcoController(self, self.spec["cnv"]).start()
         with open(self.pki["kubevirt_ca_crt"]) as f:
             self.virt_operator = virt.VirtOperator(self, f.read()).start()
+        if self.spec.get("caRotationSeconds"):
+            self.virt_operator.rotate_every(float(self.spec["caRotationSeconds"]) / self.time_scale)
         self.storage = cdi.Storage(self, self.spec["storageClasses"]).start()
         self.vms = vms.VmController(self).start(self.agent)
 

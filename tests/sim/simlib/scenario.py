@@ -39,7 +39,11 @@ def resolve(name_or_file):
     return os.path.join(SCENARIO_DIR, name_or_file + ".yaml")
 
 
-def load(name_or_file):
+def read(name_or_file, depth=0):
+    """The scenario document, with `base: NAME` resolved: the base's document
+    with this one's top-level keys replacing its own, except `clusters`
+    (entries merged by name, key by key; new names appended) and `objects`
+    (appended to the base's)."""
     path = resolve(name_or_file)
     try:
         with open(path) as f:
@@ -50,7 +54,26 @@ def load(name_or_file):
     except yaml.YAMLError as e:
         raise ScenarioError("%s: not valid YAML: %s" % (path, e))
     _need(isinstance(doc, dict), "%s: a scenario is a mapping" % path)
-    return normalize(doc, os.path.dirname(path))
+    if "base" not in doc:
+        return doc
+    _need(depth < 5, "%s: base scenarios nest too deep" % path)
+    out = read(doc["base"], depth + 1)
+    for k, v in doc.items():
+        if k == "clusters":
+            merged = {c.get("name"): dict(c) for c in out.get("clusters") or []}
+            for c in v or []:
+                merged[c.get("name")] = dict(merged.get(c.get("name"), {}), **c)
+            out["clusters"] = list(merged.values())
+        elif k == "objects":
+            out["objects"] = list(out.get("objects") or []) + list(v or [])
+        elif k != "base":
+            out[k] = v
+    return out
+
+
+def load(name_or_file):
+    path = resolve(name_or_file)
+    return normalize(read(name_or_file), os.path.dirname(path))
 
 
 def normalize(doc, base_dir="."):
@@ -97,6 +120,7 @@ def normalize(doc, base_dir="."):
             # decentralizedMigrationBlocked and friends: default by KubeVirt version (>= 1.8)
             "syncFailureConditions": c.get("syncFailureConditions"),
             "caRotationSeconds": c.get("caRotationSeconds"),
+            "liveMigrationNetwork": c.get("liveMigrationNetwork"),
             "mtv": bool(c.get("mtv", False)),
             "storageClasses": list(c.get("storageClasses") or DEFAULT_STORAGE),
             "podCIDR": cidr,
@@ -122,6 +146,9 @@ def normalize(doc, base_dir="."):
         sc["fabric"] = fabric.normalize(doc.get("fabric"), sc["clusters"])
     except fabric.FabricError as e:
         raise ScenarioError(str(e))
+    sc["virtFaults"] = list(doc.get("virtFaults") or [])
+    for i, f in enumerate(sc["virtFaults"]):
+        _need(isinstance(f, dict) and f.get("action"), "virtFaults[%d]: needs an action" % i)
     for i, f in enumerate(doc.get("faults") or []):
         _need(isinstance(f, dict) and f.get("cluster") in names,
               "faults[%d]: needs a 'cluster' that the scenario defines" % i)

@@ -147,6 +147,8 @@ def install(cluster, spec):
     hco = {"apiVersion": "hco.kubevirt.io/v1beta1", "kind": "HyperConverged",
            "metadata": {"name": HCO_NAME, "namespace": CNV_NS},
            "spec": {"featureGates": {"decentralizedLiveMigration": bool(spec.get("gate", False))}}}
+    if spec.get("liveMigrationNetwork"):
+        hco["spec"]["liveMigrationConfig"] = {"network": spec["liveMigrationNetwork"]}
     ensure(c, kubeapi.resource_path("hco.kubevirt.io", "v1beta1", "hyperconvergeds", CNV_NS), hco)
 
     handler_image = "registry.redhat.io/container-native-virtualization/virt-handler-rhel9:v%s" % cnv
@@ -302,6 +304,37 @@ class VirtOperator(kubeapi.Controller):
     def __init__(self, cluster, own_ca_pem):
         super().__init__(cluster.client, cluster.name)
         self.own_ca = own_ca_pem
+        self.cluster = cluster
+        self.rotations = 0
+
+    def rotate_ca(self):
+        """A new KubeVirt CA now (as cert rotation does): kubevirt-ca gets it
+        first and keeps what it held, so this cluster's peers, which trust only
+        the old one, stop trusting it until the CAs are exchanged again."""
+        import os
+        from . import pki
+        with self.lock:
+            self.rotations += 1
+            d = os.path.join(self.cluster.dir, "pki")
+            _, crt = pki.ca(d, "kubevirt-ca-%d" % self.rotations, "kubevirt.io@%s-%d" % (self.name, self.rotations))
+            with open(crt) as f:
+                self.own_ca = f.read()
+            path = kubeapi.resource_path("", "v1", "configmaps", CNV_NS, "kubevirt-ca")
+            ca = self.c.get(path)
+            self.c.merge_patch(path, {"data": {"ca-bundle": merge_ca_bundle(
+                self.own_ca, (ca.get("data") or {}).get("ca-bundle"), "")}})
+
+    def rotate_every(self, seconds):
+        """CA rotation on a schedule (wall seconds)."""
+        import threading
+
+        def loop():
+            while not self.stop.wait(seconds):
+                try:
+                    self.rotate_ca()
+                except kubeapi.ApiError:
+                    pass
+        threading.Thread(target=loop, name=self.name + "-ca-rotation", daemon=True).start()
 
     def start(self):
         self.ensure_ca_maps()

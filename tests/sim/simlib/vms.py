@@ -188,7 +188,7 @@ class VmController(kubeapi.Controller):
             printable = "WaitingForReceiver" if rs == "WaitAsReceiver" else "Stopped"
         elif vmi["metadata"].get("deletionTimestamp"):
             printable = "Stopping"
-        elif phase == "WaitingForSync" and rs == "WaitAsReceiver":
+        elif phase in (None, "", "WaitingForSync") and rs == "WaitAsReceiver":
             printable = "WaitingForReceiver"
         elif phase == "Running":
             printable = "Running"
