@@ -716,6 +716,13 @@ class TestVms(ClusterTest):
 
     def test_wait_as_receiver(self):
         c = self.tgt
+        hco = "/apis/hco.kubevirt.io/v1beta1/namespaces/openshift-cnv/hyperconvergeds/kubevirt-hyperconverged"
+        kv = "/apis/kubevirt.io/v1/namespaces/openshift-cnv/kubevirts/kubevirt-kubevirt-hyperconverged"
+        # the VM webhook accepts WaitAsReceiver only with the gate on
+        c.merge_patch(hco, {"spec": {"featureGates": {"decentralizedLiveMigration": True}}})
+        self.addCleanup(c.merge_patch, hco, {"spec": {"featureGates": {"decentralizedLiveMigration": False}}})
+        wait_for(lambda: "DecentralizedLiveMigration" in c.get(kv)["spec"]["configuration"]
+                 ["developerConfiguration"].get("featureGates", []), what="the gate in the KubeVirt CR")
         c.create("/apis/kubevirt.io/v1/namespaces/%s/virtualmachines" % self.ns,
                  vm_manifest("vm-recv", run_strategy="WaitAsReceiver"))
         self.printable(c, "vm-recv", "WaitingForReceiver")
