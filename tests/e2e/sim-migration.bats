@@ -113,3 +113,19 @@ EOF
 	run jp source vmim vm1-out '{.status.migrationState.targetState.syncAddress}'
 	assert_output "$addr"
 }
+
+@test "simctl sets and clears virtualization faults and reads the monitor" {
+	run "$REPO_ROOT/tests/sim/simctl" virt-fault slow-link segment=lab-vlan-2001 bandwidth=100Mi
+	assert_success
+	run "$REPO_ROOT/tests/sim/simctl" virt-faults
+	assert_output --partial '"lab-vlan-2001": 104857600'
+	run "$REPO_ROOT/tests/sim/simctl" virt-fault cut-fabric segment=no-such-segment
+	assert_failure 1
+	assert_output --partial "no segment 'no-such-segment'"
+	run "$REPO_ROOT/tests/sim/simctl" virt-clear
+	assert_success
+	assert_output --partial '"slow": {}'
+	run "$REPO_ROOT/tests/sim/simctl" violations
+	assert_success
+	assert_output --partial '"violations"'
+}

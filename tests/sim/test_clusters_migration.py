@@ -181,7 +181,8 @@ class TestMigration(unittest.TestCase):
         self.assertEqual(ms["targetState"]["syncAddress"], addr)
         self.assertEqual(ms["sourceState"]["syncAddress"], self.sync_addr(self.src)[0])
         self.assertTrue(ms["targetNodeAddress"].startswith("192.168.201."))
-        self.assertNotIn("kubevirt.io/migrationJobFinalize", out["metadata"].get("finalizers") or [])
+        wait_for(lambda: not self.src.get(path("virtualmachineinstancemigrations", self.ns, "app01-out"))[
+            "metadata"].get("finalizers"), what="the final VMIM's finalizers removed")
         pods = self.tgt.get("/api/v1/namespaces/%s/pods" % self.ns)["items"]
         target_pod = next(p for p in pods if p["metadata"]["name"] == ms["targetPod"])
         self.assertEqual(target_pod["spec"]["nodeSelector"].get("cpu-vendor.node.kubevirt.io/Intel"), "true")

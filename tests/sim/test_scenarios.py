@@ -166,7 +166,7 @@ class TestScenarios(unittest.TestCase):
                                 "unable to find migration" in blocked["message"]):
                     return "blocked"
                 return None
-            if wait_for(outcome, what="the source VMIM Failed or blocked") == "blocked":
+            if wait_for(outcome, timeout=120, what="the source VMIM Failed or blocked") == "blocked":
                 time.sleep(2)
                 self.assertEqual(sim.vmim("source", ns, "out")["status"]["phase"], "Synchronizing")
                 return

@@ -204,17 +204,38 @@ class Controller:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.informers = []
+        self.retrying = {}  # (handler, args) -> attempt of the pending retry
 
     def watch(self, path, handler, query=None, what=""):
         self.informers.append(Informer(self.c, path, handler, self.stop, query=query,
                                        name="%s-%s" % (self.name, what or path)).start())
 
-    def guarded(self, fn, *args):
+    def guarded(self, fn, *args, attempt=0):
+        """Run one handler; on an API error try again a second later (up to
+        30 times: a namespace's ServiceAccount token may not exist yet, a
+        webhook may be starting), unless an event runs it first."""
+        key = (fn.__name__,) + args
+        try:
+            hash(key)
+        except TypeError:
+            key = None  # handlers given whole objects are not retried: their next event is
         with self.lock:
             try:
                 fn(*args)
+                if key:
+                    self.retrying.pop(key, None)
+                return
             except ApiError:
-                pass  # the next event tries again
+                if key is None or attempt >= 30 or self.stop.is_set() or (key in self.retrying and attempt == 0):
+                    return
+                self.retrying[key] = attempt + 1
+        t = threading.Timer(1.0, self._retry, (fn, args, attempt + 1))
+        t.daemon = True
+        t.start()
+
+    def _retry(self, fn, args, attempt):
+        if self.retrying.get((fn.__name__,) + args) == attempt:
+            self.guarded(fn, *args, attempt=attempt)
 
     def shutdown(self):
         self.stop.set()

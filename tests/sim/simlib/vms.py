@@ -164,9 +164,65 @@ class VmController(kubeapi.Controller):
             return "Halted"
         return rs
 
+    def matcher_object(self, ns, matcher, kinds):
+        """The instancetype/preference a VM's matcher names (None if absent)."""
+        kind = (matcher.get("kind") or kinds[1]).lower()
+        namespaced = kind == kinds[0].lower()
+        plural = (kinds[0] if namespaced else kinds[1]).lower() + "s"
+        return self.c.get(kubeapi.resource_path("instancetype.kubevirt.io", "v1beta1", plural,
+                                                ns if namespaced else None, matcher.get("name", "")), ok404=True)
+
+    def ensure_revisions(self, vm):
+        """Like virt-controller: each instancetype/preference a VM uses is
+        stored once as a ControllerRevision owned by the VM and named in
+        spec.<matcher>.revisionName (what a copy to another cluster must drop)."""
+        meta, spec = vm["metadata"], vm.get("spec") or {}
+        for key, kinds in (("instancetype", ("VirtualMachineInstancetype", "VirtualMachineClusterInstancetype")),
+                           ("preference", ("VirtualMachinePreference", "VirtualMachineClusterPreference"))):
+            matcher = spec.get(key)
+            if not isinstance(matcher, dict) or matcher.get("revisionName") or not matcher.get("name"):
+                continue
+            obj = self.matcher_object(meta["namespace"], matcher, kinds)
+            if obj is None:
+                continue
+            name = "%s-%s-%s-%d" % (meta["name"], matcher["name"], obj["metadata"]["uid"][:8],
+                                    obj["metadata"].get("generation", 1))
+            try:
+                self.c.create(kubeapi.resource_path("apps", "v1", "controllerrevisions", meta["namespace"]), {
+                    "apiVersion": "apps/v1", "kind": "ControllerRevision",
+                    "metadata": {"name": name, "namespace": meta["namespace"],
+                                 "labels": {"instancetype.kubevirt.io/object-kind": obj["kind"],
+                                            "instancetype.kubevirt.io/object-name": obj["metadata"]["name"]},
+                                 "ownerReferences": [{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+                                                      "name": meta["name"], "uid": meta["uid"]}]},
+                    "data": {k: obj[k] for k in ("apiVersion", "kind", "metadata", "spec") if k in obj},
+                    "revision": 1})
+            except kubeapi.ApiError as e:
+                if e.code != 409:
+                    raise
+            self.c.merge_patch(vm_path(meta["namespace"], meta["name"]), {"spec": {key: {"revisionName": name}}})
+
+    def instancetype_domain(self, vm, domain):
+        """The VMI domain with the instancetype's CPU and memory applied."""
+        matcher = (vm.get("spec") or {}).get("instancetype")
+        if not isinstance(matcher, dict) or not matcher.get("name"):
+            return domain
+        it = self.matcher_object(vm["metadata"]["namespace"], matcher,
+                                 ("VirtualMachineInstancetype", "VirtualMachineClusterInstancetype"))
+        if it is None:
+            return domain
+        domain = dict(domain)
+        ispec = it.get("spec") or {}
+        if (ispec.get("memory") or {}).get("guest"):
+            domain["memory"] = dict(domain.get("memory") or {}, guest=ispec["memory"]["guest"])
+        if (ispec.get("cpu") or {}).get("guest"):
+            domain["cpu"] = dict(domain.get("cpu") or {}, sockets=ispec["cpu"]["guest"], cores=1, threads=1)
+        return domain
+
     def create_vmi(self, vm, receiver):
         tmpl = (vm.get("spec") or {}).get("template") or {}
         meta = vm["metadata"]
+        self.ensure_revisions(vm)
         ann = dict((tmpl.get("metadata") or {}).get("annotations") or {})
         if receiver:
             ann[RECEIVER] = "true"
@@ -178,7 +234,8 @@ class VmController(kubeapi.Controller):
                             "ownerReferences": [{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
                                                  "name": meta["name"], "uid": meta["uid"], "controller": True,
                                                  "blockOwnerDeletion": True}]},
-               "spec": tmpl.get("spec") or {}}
+               "spec": dict(tmpl.get("spec") or {})}
+        vmi["spec"]["domain"] = self.instancetype_domain(vm, vmi["spec"].get("domain") or {})
         return self.c.create(vmi_path(meta["namespace"]), vmi)
 
     def update_vm_status(self, vm, vmi, rs):
