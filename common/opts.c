@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kubeconfig.h"
+
 static const struct opt *find_long(const struct opt_group *const *g, const char *name, size_t n)
 {
 	const struct opt *o;
@@ -47,6 +49,11 @@ static void opt_name(const struct opt *o, char *out, size_t n)
 		snprintf(out, n, "-%c", o->short_name);
 }
 
+static bool is_flag(const struct opt *o)
+{
+	return o->kind == OPT_BOOL || o->kind == OPT_TRIBOOL;
+}
+
 static int set_value(const struct opt *o, const char *val, struct kerr *e)
 {
 	char name[64];
@@ -54,14 +61,31 @@ static int set_value(const struct opt *o, const char *val, struct kerr *e)
 	opt_name(o, name, sizeof(name));
 	switch (o->kind) {
 	case OPT_BOOL:
-		if (!val || !strcmp(val, "true") || !strcmp(val, "1")) {
-			*(bool *)o->target = true;
-		} else if (!strcmp(val, "false") || !strcmp(val, "0")) {
-			*(bool *)o->target = false;
-		} else {
+	case OPT_TRIBOOL: {
+		int v;
+
+		if (!val || !strcmp(val, "true") || !strcmp(val, "1"))
+			v = 1;
+		else if (!strcmp(val, "false") || !strcmp(val, "0"))
+			v = 0;
+		else
 			return kerr_set(e, KERR_USAGE, "'%s' is true or false, got '%s'", name, val);
-		}
+		if (o->kind == OPT_BOOL)
+			*(bool *)o->target = v;
+		else
+			*(int *)o->target = v;
 		return 0;
+	}
+	case OPT_DURATION: {
+		struct kerr ignored = KERR_INIT;
+		long ms;
+
+		if (!*val || kcfg_parse_timeout(val, &ms, &ignored))
+			return kerr_set(e, KERR_USAGE, "'%s' expects a duration like 90s, 5m or 1h30m, got '%s'", name,
+					val);
+		*(long *)o->target = ms;
+		return 0;
+	}
 	case OPT_STRING:
 		*(const char **)o->target = val;
 		return 0;
@@ -156,7 +180,7 @@ int opts_parse(const struct opt_group *const *groups, int argc, char **argv, cha
 			if (a[2])
 				val = a + 2 + (a[2] == '=');
 		}
-		if (o->kind != OPT_BOOL && !val) {
+		if (!is_flag(o) && !val) {
 			if (i + 1 >= argc) {
 				char name[64];
 
@@ -196,7 +220,7 @@ void opts_print_help(FILE *f, const struct opt_group *const *groups)
 			k = snprintf(left, sizeof(left), "  %s%c%s%s%s%s", o->short_name ? "-" : "   ",
 				     o->short_name ? o->short_name : ' ', o->short_name && o->long_name ? ", " : "",
 				     o->long_name ? "--" : "", o->long_name ? o->long_name : "", "");
-			if (o->kind != OPT_BOOL && k > 0 && (size_t)k < sizeof(left))
+			if (!is_flag(o) && k > 0 && (size_t)k < sizeof(left))
 				snprintf(left + k, sizeof(left) - (size_t)k, " %s", o->arg_name ? o->arg_name : "VALUE");
 			if (strlen(left) > 34)
 				fprintf(f, "%s\n%36s%s\n", left, "", o->help);
@@ -252,7 +276,7 @@ void opts_complete(FILE *f, const struct opt_group *const *groups, int nwords, c
 
 	if (prev && prev[0] == '-' && !strchr(prev, '=')) {
 		o = opts_find(groups, prev);
-		if (o && o->kind != OPT_BOOL && (prev[1] == '-' || !prev[2])) {
+		if (o && !is_flag(o) && (prev[1] == '-' || !prev[2])) {
 			complete_value(f, o, "", cur, context_names);
 			return;
 		}
@@ -262,7 +286,7 @@ void opts_complete(FILE *f, const struct opt_group *const *groups, int nwords, c
 
 		if (eq && cur[1] == '-') {
 			o = opts_find(groups, cur);
-			if (o && o->kind != OPT_BOOL) {
+			if (o && !is_flag(o)) {
 				char lead[80];
 
 				snprintf(lead, sizeof(lead), "%.*s", (int)(eq - cur + 1), cur);

@@ -6,6 +6,9 @@
  * value, -n value, -nvalue, --flag, --flag=true|false, -- ends options;
  * options may follow positional arguments.
  *
+ * A flag (OPT_BOOL, OPT_TRIBOOL) takes no separate value; every other kind
+ * does.
+ *
  * Ownership: tables are static and borrowed; string targets receive
  * pointers into argv (borrowed for the program's life); OPT_LIST targets
  * own a malloc'd array of borrowed pointers (free with opts_list_free).
@@ -25,6 +28,8 @@ enum opt_kind {
 	OPT_INT,     /* long *target; decimal */
 	OPT_LIST,    /* struct opt_list *target; repeatable, also comma-separated */
 	OPT_CHOICE,  /* const char **target; one of .choices */
+	OPT_TRIBOOL, /* int *target: stays as initialised (-1 = not named) until --flag[=true|false] sets 1 or 0 */
+	OPT_DURATION, /* long *target, milliseconds: "90" (seconds), "90s", "5m", "1h30m", "250ms" */
 };
 
 /* What completion offers for an option's value. */

@@ -13,6 +13,8 @@ static bool flag;
 static const char *name, *fmt;
 static long count;
 static struct opt_list labels;
+static int post_copy = -1;
+static long wait_ms;
 static const char *const formats[] = { "json", "yaml", NULL };
 
 static const struct opt rows[] = {
@@ -22,6 +24,8 @@ static const struct opt rows[] = {
 	{ OPT_LIST, 'l', "label", &labels, "K=V", "a label (repeatable)", NULL, COMPLETE_NONE, 0 },
 	{ OPT_CHOICE, 'o', "output", &fmt, "FORMAT", "output format", formats, COMPLETE_CHOICES, 0 },
 	{ OPT_STRING, 0, "secret", &name, "X", "hidden", NULL, COMPLETE_NONE, OPT_HIDDEN },
+	{ OPT_TRIBOOL, 0, "post-copy", &post_copy, NULL, "allow post-copy", NULL, COMPLETE_NONE, 0 },
+	{ OPT_DURATION, 0, "timeout", &wait_ms, "DURATION", "how long to wait", NULL, COMPLETE_NONE, 0 },
 	{ OPT_END },
 };
 static const struct opt_group group = { "Options", rows };
@@ -33,6 +37,8 @@ static int reset(void **state)
 	flag = false;
 	name = fmt = NULL;
 	count = 0;
+	post_copy = -1;
+	wait_ms = 0;
 	opts_list_free(&labels);
 	return 0;
 }
@@ -80,6 +86,40 @@ static void test_bool_values_and_attached(void **state)
 	assert_string_equal(name, "bar"); /* the last one wins */
 	assert_int_equal(npos, 0);
 	free(pos);
+}
+
+static void test_tribool_and_duration(void **state)
+{
+	char *unnamed[] = { "prog", "vm", NULL };
+	char *named[] = { "prog", "--post-copy", "--timeout", "1m30s", NULL };
+	char *off[] = { "prog", "--post-copy=false", "--timeout=45", NULL };
+	char *bad[] = { "prog", "--timeout", "soon", NULL };
+	char *empty[] = { "prog", "--timeout=", NULL };
+	char **pos;
+	int npos;
+	struct kerr e = KERR_INIT;
+
+	(void)state;
+	assert_int_equal(parse(2, unnamed, &pos, &npos, &e), 0);
+	assert_int_equal(post_copy, -1); /* not named: left as it was */
+	assert_int_equal(wait_ms, 0);
+	free(pos);
+	assert_int_equal(parse(4, named, &pos, &npos, &e), 0);
+	assert_int_equal(post_copy, 1);
+	assert_int_equal(wait_ms, 90000);
+	assert_int_equal(npos, 0); /* a tribool takes no separate value */
+	free(pos);
+	assert_int_equal(parse(3, off, &pos, &npos, &e), 0);
+	assert_int_equal(post_copy, 0);
+	assert_int_equal(wait_ms, 45000);
+	free(pos);
+	pos = NULL;
+	assert_int_equal(parse(3, bad, &pos, &npos, &e), -1);
+	assert_int_equal(e.kind, KERR_USAGE);
+	assert_non_null(strstr(e.msg, "'--timeout' expects a duration like 90s, 5m or 1h30m, got 'soon'"));
+	assert_null(pos);
+	assert_int_equal(parse(2, empty, &pos, &npos, &e), -1);
+	assert_null(pos);
 }
 
 static void expect_usage(int argc, char **argv, const char *words)
@@ -142,6 +182,8 @@ static void test_help_from_table(void **state)
 	assert_non_null(strstr(h, "--count N"));
 	assert_non_null(strstr(h, "(json, yaml)"));
 	assert_null(strstr(h, "--secret")); /* hidden */
+	assert_non_null(strstr(h, "--timeout DURATION"));
+	assert_null(strstr(h, "--post-copy VALUE")); /* a flag */
 	free(h);
 }
 
@@ -194,6 +236,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forms, reset, reset),
 		cmocka_unit_test_setup_teardown(test_bool_values_and_attached, reset, reset),
 		cmocka_unit_test_setup_teardown(test_errors, reset, reset),
+		cmocka_unit_test_setup_teardown(test_tribool_and_duration, reset, reset),
 		cmocka_unit_test(test_help_from_table),
 		cmocka_unit_test(test_completion),
 	};
