@@ -144,10 +144,13 @@ static int observe_kubevirt(struct side *s, struct kerr *e)
 		rc = first_item(s, &KRES_KUBEVIRT, usual[i], &s->kubevirt, e);
 	if (rc < 0)
 		return -1;
-	if (s->kubevirt && s->forbidden.len > before) {
-		/* found through a namespace: the cluster-wide refusal does not matter */
+	if (s->forbidden.len > before) {
+		/* found through a namespace, the cluster-wide refusal does not
+		 * matter; not found, one line says where it looked */
 		s->forbidden.len = before;
 		s->forbidden.s[before] = '\0';
+		if (!s->kubevirt)
+			buf_addf(&s->forbidden, "list kubevirts.kubevirt.io (in any namespace, or in openshift-cnv)\n");
 	}
 	if (!s->kubevirt)
 		return 0;

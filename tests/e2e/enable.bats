@@ -244,6 +244,29 @@ check_enabled() {
 	check_enabled target 192.168.201.128 192.168.201.254
 }
 
+@test "enable: without HCO, the KubeVirt CR itself gets the gate and the settings" {
+	for c in source target; do
+		kubectl --context "$c" -n openshift-cnv delete hyperconverged kubevirt-hyperconverged >/dev/null
+	done
+	run enable --source source --target target --disable
+	assert_success
+	for c in source target; do
+		run kubectl --context "$c" -n openshift-cnv get kubevirt kubevirt-kubevirt-hyperconverged \
+			-o jsonpath='{.spec.configuration.developerConfiguration.featureGates}'
+		refute_output --partial DecentralizedLiveMigration
+	done
+	run enable "${LAB[@]}" --parallel-per-node 1
+	assert_success
+	assert_output --partial "no HCO"
+	for c in source target; do
+		run kubectl --context "$c" -n openshift-cnv get kubevirt kubevirt-kubevirt-hyperconverged -o json
+		[ "$(jq -r '.spec.configuration.developerConfiguration.featureGates | index("DecentralizedLiveMigration") != null' <<<"$output")" = true ]
+		[ "$(jq -r .spec.configuration.migrations.network <<<"$output")" = livemigration-network ]
+		[ "$(jq -r .spec.configuration.migrations.parallelOutboundMigrationsPerNode <<<"$output")" = 1 ]
+		[ -n "$(jq -r '.status.synchronizationAddresses[0] // empty' <<<"$output")" ]
+	done
+}
+
 @test "enable: version-skew is refused with both versions named, and nothing is written" {
 	sim_start skew version-skew
 	n=$(mark)
