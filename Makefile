@@ -38,7 +38,7 @@ SANFLAGS :=
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Icommon $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Icommon -Icommon/sync -pthread $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -47,6 +47,11 @@ COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 LIB_SRC := $(wildcard common/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/version.o
 LIB := $(BUILD)/lib/libcclm.a
+# The state-sync engine (libcclm-sync), on top of libcclm; a static
+# library, so only the executables that use it carry it.
+SYNC_SRC := $(wildcard common/sync/*.c)
+SYNC_OBJ := $(SYNC_SRC:%.c=$(BUILD)/obj/%.o)
+SYNC_LIB := $(BUILD)/lib/libcclm-sync.a
 
 # One executable per folder in plugins/: plugins/cclm -> kubectl-cclm,
 # plugins/NAME -> kubectl-cclm-NAME.
@@ -91,16 +96,20 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
+$(SYNC_LIB): $(SYNC_OBJ)
+	@mkdir -p $(dir $@)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
 define plugin_rule
-$(call plugin_bin,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard plugins/$(1)/*.c)) $(LIB)
+$(call plugin_bin,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard plugins/$(1)/*.c)) $(SYNC_LIB) $(LIB)
 	@mkdir -p $$(dir $$@)
-	$$(call say,LINK,$$@)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ $$(PKG_LIBS)
+	$$(call say,LINK,$$@)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ $$(PKG_LIBS) -pthread
 endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(UNIT_HELPERS:%.c=$(BUILD)/obj/%.o) $(LIB)
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(UNIT_HELPERS:%.c=$(BUILD)/obj/%.o) $(SYNC_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -pthread
 
 # Tests of libcclm against the running test clusters (run by tests/run).
 LIVE_SRC := $(wildcard tests/live/test_*.c)

@@ -9,6 +9,7 @@ load test_helper
 	assert_success
 	assert_output --partial "enabled (2 writes)"
 	assert_output --partial "already enabled"
-	assert_output --regexp "legacy01-in +Succeeded"
-	assert_output --regexp "legacy01 +[0-9]+s +Running +True"
+	assert_output --regexp "vms/app01 +migrated"
+	assert_output --regexp "vms/legacy01 +migrated"
+	assert_output --regexp "vms/bridge01 +refused"
 }

@@ -1,0 +1,160 @@
+/*
+ * engine.h — inside libcclm-sync (not for plugins; they use sync.h):
+ * the pure spec transformations (vmspec.c), the maps (maps.c), the waiting
+ * and labelling helpers (kube.c), the CA exchange (ca.c), one VM's pipeline
+ * (pipeline.c), the rollback (rollback.c) and the scheduler (run.c).
+ *
+ * Ownership: as in json.h; struct vm_deps owns its arrays (vm_deps_release);
+ * maps own their entries (maps_release).
+ */
+#ifndef CCLM_SYNC_ENGINE_H
+#define CCLM_SYNC_ENGINE_H
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "client.h"
+#include "labels.h"
+#include "sync.h"
+
+/* --- maps.c ----------------------------------------------------------------- */
+
+struct map_entry {
+	char from[254], to[254];
+	char access[32], mode[32]; /* storage only; "" = as the source */
+};
+
+struct maps {
+	struct map_entry *net, *store;
+	int nnet, nstore;
+};
+
+/* Parse --network-map SRC=DST and --storage-map SRC=DST[:ACCESS[:VOLUMEMODE]]
+ * (ACCESS ReadWriteOnce|ReadWriteMany|ReadOnlyMany, VOLUMEMODE Block|Filesystem);
+ * KERR_USAGE on a malformed entry. */
+int maps_parse(const char *const *net, int nnet, const char *const *store, int nstore, struct maps *m,
+	       struct kerr *e);
+void maps_release(struct maps *m);
+const struct map_entry *maps_net(const struct maps *m, const char *from);
+const struct map_entry *maps_store(const struct maps *m, const char *from);
+
+/* --- vmspec.c --------------------------------------------------------------- */
+
+/* What a VM refers to that must exist on the target. Arrays of strings. */
+struct vm_deps {
+	cJSON *secrets, *configmaps, *dvs, *pvcs, *networks;
+	char it_kind[64], it_name[254];     /* instancetype; it_name "" = none */
+	char pref_kind[64], pref_name[254]; /* preference */
+	bool it_namespaced, pref_namespaced;
+};
+
+int vm_deps_read(const cJSON *vm, struct vm_deps *d, struct kerr *e);
+void vm_deps_release(struct vm_deps *d);
+
+/* The source VM's run strategy ("Always" for legacy spec.running: true). */
+const char *vmspec_run_strategy(const cJSON *vm);
+
+/*
+ * The target VM: the source's labels, annotations and spec, with
+ * runStrategy WaitAsReceiver (spec.running removed), annotation
+ * kubevirt.io/restore-run-strategy, multus networkNames mapped through `nets`
+ * (from -> to, already resolved by the caller; a JSON object, may be NULL),
+ * firmware uuid/serial from the running source VMI when the spec has none,
+ * instancetype/preference revisionName dropped, dataVolumeTemplates dropped
+ * (their disks are made blank beforehand), our labels. NULL on ENOMEM.
+ */
+cJSON *vmspec_target_vm(const cJSON *vm, const cJSON *vmi, const char *target_ns, const char *id,
+			const char *source_server, const cJSON *nets);
+
+/* A copy for the target of a Secret (type kept), ConfigMap, or namespaced
+ * instancetype/preference: name, labels, annotations and content; ours when
+ * `id` is given. */
+cJSON *vmspec_copy(const cJSON *obj, const char *target_ns, const char *id, const char *vm);
+/* Same content for a copy's purposes (data+type, data+binaryData, spec). */
+bool vmspec_same_content(const cJSON *a, const cJSON *b);
+
+/* A blank DataVolume (or, when `dv` is false, an empty PVC) named `name`
+ * in `ns` sized like the source PVC `src` (capacity, else request), with
+ * storage class `sc`, and the source's access and volume modes unless
+ * `access`/`mode` are given. */
+cJSON *vmspec_blank_disk(const char *name, const char *ns, const cJSON *src, bool dv, const char *sc,
+			 const char *access, const char *mode, const char *id, const char *vm);
+
+/* Add our labels (migration id, vm, role, managed-by) to obj's metadata. */
+void vmspec_label(cJSON *obj, const char *id, const char *vm, const char *role);
+
+/* --- kube.c ----------------------------------------------------------------- */
+
+/* One pipeline's world: its clients and the run it belongs to. */
+struct run;
+
+struct job {
+	struct run *run;
+	struct sync_vm *vm;
+	struct kclient *src, *tgt;
+	cJSON *src_vm, *src_vmi;       /* as read in preflight */
+	struct vm_deps deps;
+	cJSON *nets;                   /* networkName -> target networkName */
+	cJSON *disks;                  /* [{name, dv (bool), sc, access, mode, src (PVC)}] */
+	bool adopted;                  /* a target VM of ours was there */
+	bool created_ns;
+	char restore[32];              /* the run strategy the target VM gets back */
+	char src_vmim[254], tgt_vmim[254];
+	long long deadline;            /* ms, CLOCK_MONOTONIC; 0 = none */
+};
+
+long long sync_now_ms(void);
+bool job_cancelled(const struct job *j);
+
+/* Tell the user (through o->event); printf-style text. */
+void job_event(struct job *j, enum sync_event_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void run_info(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Wait until pred(obj) is true for the object ns/name of `res` (pred gets
+ * NULL when it does not exist; return 1 done, 0 not yet, -1 failed with e
+ * set). GET first, then watch from its resourceVersion; gives up at
+ * `until_ms` (CLOCK_MONOTONIC; returns 1 = timed out) or on cancel
+ * (returns 2). 0 when pred said done; *last (may be NULL) gets a copy of
+ * the object seen last.
+ */
+typedef int (*obj_pred)(void *ctx, const cJSON *obj, struct kerr *e);
+int wait_object(struct job *j, struct kclient *c, const struct kres *res, const char *ns, const char *name,
+		obj_pred pred, void *ctx, long long until_ms, cJSON **last, struct kerr *e);
+
+/* Create, and on 409 AlreadyExists GET what is there into *out (with
+ * *existed = true); retries transient errors. */
+int ensure_create(struct kclient *c, const struct kres *res, const char *ns, const cJSON *obj, cJSON **out,
+		  bool *existed, struct kerr *e);
+/* Delete; 404 is success; transient errors retried. */
+int delete_quiet(struct kclient *c, const struct kres *res, const char *ns, const char *name, struct kerr *e);
+/* Transient: connection trouble, 429, 500, 502, 503, 504. */
+bool sync_transient(const struct kerr *e);
+
+/* --- ca.c ------------------------------------------------------------------- */
+
+/* Both directions, then wait until each kubevirt-ca holds the peer's CA. */
+int ca_exchange(struct kclient *src, struct kclient *tgt, const char *src_ns, const char *tgt_ns,
+		long long until_ms, volatile sig_atomic_t *cancel, struct kerr *e);
+
+/* --- pipeline.c, rollback.c -------------------------------------------------- */
+
+void pipeline_run(struct job *j);
+/* Delete both VMIMs, then the target objects of this migration. Fills vm->undone. */
+void rollback(struct job *j);
+
+/* --- run.c ------------------------------------------------------------------ */
+
+struct run {
+	const struct sync_opts *o;
+	const struct kcfg *src_cfg, *tgt_cfg;
+	struct maps maps;
+	char src_kv_ns[64], tgt_kv_ns[64];
+	char src_server[512];
+	cJSON *tgt_classes;            /* the target's StorageClass names */
+	pthread_mutex_t lock;          /* events, and the fields below */
+};
+
+#endif

@@ -1,0 +1,191 @@
+/* run.c — sync_migrate(): the checks of the pair, the CA exchange, and the
+ * workers that run the pipelines, as many at once as both clusters allow
+ * (see sync.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "json.h"
+
+const char *sync_result_name(enum sync_result r)
+{
+	switch (r) {
+	case SYNC_PENDING:
+		return "pending";
+	case SYNC_MIGRATED:
+		return "migrated";
+	case SYNC_ALREADY:
+		return "already-migrated";
+	case SYNC_REFUSED:
+		return "refused";
+	case SYNC_FAILED:
+		return "failed";
+	case SYNC_CANCELLED:
+		return "cancelled";
+	case SYNC_DETACHED:
+		return "detached";
+	case SYNC_PLANNED:
+		return "planned";
+	}
+	return "?";
+}
+
+/* The KubeVirt CR of a cluster, and that it can sync. */
+static int check_side(struct kclient *c, const char *role, char *ns, size_t nns, int *parallel, struct kerr *e)
+{
+	cJSON *items = NULL;
+	const cJSON *kv, *g;
+	bool gate = false;
+
+	if (kclient_list(c, &KRES_KUBEVIRT, NULL, NULL, &items, NULL, e)) {
+		kerr_prefix(e, "%s cluster", role);
+		return -1;
+	}
+	kv = cJSON_GetArrayItem(items, 0);
+	if (!kv) {
+		cJSON_Delete(items);
+		return kerr_set(e, KERR_FAILED, "the %s cluster has no KubeVirt: install OpenShift Virtualization 4.20+ first",
+				role);
+	}
+	snprintf(ns, nns, "%s", json_str(kv, "metadata.namespace", ""));
+	cJSON_ArrayForEach(g, json_get(kv, "spec.configuration.developerConfiguration.featureGates"))
+		if (cJSON_IsString(g) && !strcmp(g->valuestring, "DecentralizedLiveMigration"))
+			gate = true;
+	*parallel = (int)json_int(kv, "spec.configuration.migrations.parallelMigrationsPerCluster", 5);
+	if (!gate || !json_str(kv, "status.synchronizationAddresses.0", NULL)) {
+		kerr_set(e, KERR_FAILED, "the %s cluster cannot take part: %s; run 'kubectl cclm enable --source ... --target ...' first",
+			 role, !gate ? "the DecentralizedLiveMigration gate is off" : "KubeVirt advertises no sync address");
+		cJSON_Delete(items);
+		return -1;
+	}
+	cJSON_Delete(items);
+	return 0;
+}
+
+static int storage_classes(struct kclient *c, cJSON **out, struct kerr *e)
+{
+	cJSON *items = NULL;
+	const cJSON *x;
+
+	*out = cJSON_CreateArray();
+	if (kclient_list(c, &KRES_STORAGECLASS, NULL, NULL, &items, NULL, e)) {
+		kerr_prefix(e, "target cluster");
+		return -1;
+	}
+	cJSON_ArrayForEach(x, items)
+		cJSON_AddItemToArray(*out, cJSON_CreateString(json_str(x, "metadata.name", "")));
+	cJSON_Delete(items);
+	return 0;
+}
+
+struct pool {
+	struct run *run;
+	struct sync_vm *vms;
+	int n, next;
+	pthread_mutex_t lock;
+};
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	struct run *r = p->run;
+	struct kerr e = KERR_INIT;
+	struct kclient *src = kclient_new(r->src_cfg, r->o->client_opts, &e);
+	struct kclient *tgt = src ? kclient_new(r->tgt_cfg, r->o->client_opts, &e) : NULL;
+
+	for (;;) {
+		struct job j;
+		int i;
+
+		pthread_mutex_lock(&p->lock);
+		i = p->next < p->n ? p->next++ : -1;
+		pthread_mutex_unlock(&p->lock);
+		if (i < 0)
+			break;
+		if (!src || !tgt) {
+			snprintf(p->vms[i].message, sizeof(p->vms[i].message), "%s", e.msg);
+			p->vms[i].result = SYNC_FAILED;
+			continue;
+		}
+		memset(&j, 0, sizeof(j));
+		j.run = r;
+		j.vm = &p->vms[i];
+		j.src = src;
+		j.tgt = tgt;
+		pipeline_run(&j);
+		cJSON_Delete(j.src_vm);
+		cJSON_Delete(j.src_vmi);
+		cJSON_Delete(j.nets);
+		cJSON_Delete(j.disks);
+		vm_deps_release(&j.deps);
+	}
+	kclient_free(src);
+	kclient_free(tgt);
+	return NULL;
+}
+
+int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sync_vm *vms, int n,
+		 const struct sync_opts *o, struct kerr *e)
+{
+	struct run r;
+	struct kclient *src = NULL, *tgt = NULL;
+	int sp = 5, tp = 5, workers, i, rc = -1;
+	pthread_t *th = NULL;
+	struct pool pool;
+
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.src_cfg = source;
+	r.tgt_cfg = target;
+	pthread_mutex_init(&r.lock, NULL);
+	if (maps_parse(o->network_map, o->n_network_map, o->storage_map, o->n_storage_map, &r.maps, e))
+		goto out;
+	if (!(src = kclient_new(source, o->client_opts, e)) || !(tgt = kclient_new(target, o->client_opts, e)))
+		goto out;
+	if (check_side(src, "source", r.src_kv_ns, sizeof(r.src_kv_ns), &sp, e) ||
+	    check_side(tgt, "target", r.tgt_kv_ns, sizeof(r.tgt_kv_ns), &tp, e) || storage_classes(tgt, &r.tgt_classes, e))
+		goto out;
+	snprintf(r.src_server, sizeof(r.src_server), "%s", source->server ? source->server : "");
+	if (!o->dry_run) {
+		if (ca_exchange(src, tgt, r.src_kv_ns, r.tgt_kv_ns, sync_now_ms() + 120000, o->cancel, e)) {
+			kerr_prefix(e, "CA exchange");
+			goto out;
+		}
+		run_info(&r, "KubeVirt CAs exchanged: each cluster trusts the other");
+	}
+	workers = o->parallel > 0 ? o->parallel : (sp < tp ? sp : tp);
+	if (workers < 1)
+		workers = 1;
+	if (workers > n)
+		workers = n;
+	memset(&pool, 0, sizeof(pool));
+	pool.run = &r;
+	pool.vms = vms;
+	pool.n = n;
+	pthread_mutex_init(&pool.lock, NULL);
+	th = calloc((size_t)(workers > 0 ? workers : 1), sizeof(*th));
+	if (!th) {
+		kerr_set(e, KERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < workers; i++)
+		if (pthread_create(&th[i], NULL, worker, &pool)) {
+			workers = i;
+			break;
+		}
+	if (!workers && n)
+		worker(&pool);
+	for (i = 0; i < workers; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&pool.lock);
+	rc = 0;
+out:
+	free(th);
+	kclient_free(src);
+	kclient_free(tgt);
+	cJSON_Delete(r.tgt_classes);
+	maps_release(&r.maps);
+	pthread_mutex_destroy(&r.lock);
+	return rc;
+}

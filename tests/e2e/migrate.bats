@@ -1,0 +1,232 @@
+#!/usr/bin/env bats
+# kubectl cclm migrate on private test clusters (the lab, enabled by cclm
+# enable): the migratable VMs move and are checked on both clusters, the
+# others are refused in preflight with nothing created, a re-run finds them
+# migrated, faults do not stop it, Ctrl-C rolls back, and on `routed` a stall
+# is diagnosed within --sync-timeout and rolled back.
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+LAB=(--source source --target target)
+
+sim_start() {
+	SIM=$BATS_FILE_TMPDIR/$1
+	mkdir -p "$SIM"
+	"$REPO_ROOT/tests/sim/kubesim" --scenario "$2" --dir "$SIM" >"$SIM.log" 2>&1 &
+	echo $! >"$SIM.pid"
+	for _ in $(seq 1 600); do
+		[ -f "$SIM/ready" ] && break
+		kill -0 "$(cat "$SIM.pid")" 2>/dev/null || { cat "$SIM.log" >&2; return 1; }
+		sleep 0.5
+	done
+	[ -f "$SIM/ready" ] || { echo "kubesim $2 not ready" >&2; return 1; }
+	export SIM KUBESIM_DIR=$SIM KUBECONFIG=$SIM/kubeconfig KUBECACHEDIR=$SIM/kubectl-cache
+}
+
+sim_stop() {
+	[ -f "$BATS_FILE_TMPDIR/$1.pid" ] || return 0
+	kill -TERM "$(cat "$BATS_FILE_TMPDIR/$1.pid")" 2>/dev/null
+	wait "$(cat "$BATS_FILE_TMPDIR/$1.pid")" 2>/dev/null || true
+	rm -f "$BATS_FILE_TMPDIR/$1.pid"
+}
+
+# a plain running VM on the source, in namespace vms
+extra_vm() { # NAME [DIRTY-RATE]
+	cat <<EOF | kubectl --context source apply -f - >/dev/null
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata: {name: $1, namespace: vms}
+spec:
+  runStrategy: Always
+  template:
+    metadata:
+      labels: {kubevirt.io/domain: $1}
+      annotations: {kubesim.cclm.io/dirty-rate: "${2:-8Mi}"}
+    spec:
+      domain:
+        memory: {guest: 1Gi}
+        devices:
+          disks: [{name: root, disk: {bus: virtio}}]
+          interfaces: [{name: default, masquerade: {}}]
+      networks: [{name: default, pod: {}}]
+      volumes: [{name: root, containerDisk: {image: "quay.io/containerdisks/fedora:41"}}]
+EOF
+}
+
+wait_running() { # CONTEXT NAME
+	for _ in $(seq 1 150); do
+		[ "$(kubectl --context "$1" -n vms get vmi "$2" -o jsonpath='{.status.phase}' 2>/dev/null)" = Running ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+setup_file() {
+	sim_start lab two-clusters
+	"$PLUGIN_BIN_DIR/kubectl-cclm-enable" --source source --target target --nic ens4 --vlan 2001 \
+		--subnet 192.168.201.0/24 >/dev/null 2>&1
+	extra_vm fault01
+	extra_vm cancel01 4Gi # dirties faster than the link: never converges by itself
+	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01; do
+		wait_running source "$vm"
+	done
+}
+
+teardown_file() {
+	sim_stop lab
+}
+
+setup() {
+	export SIM=$BATS_FILE_TMPDIR/lab KUBESIM_DIR=$BATS_FILE_TMPDIR/lab KUBECONFIG=$BATS_FILE_TMPDIR/lab/kubeconfig \
+		KUBECACHEDIR=$BATS_FILE_TMPDIR/lab/kubectl-cache
+}
+
+migrate() { "$PLUGIN_BIN_DIR/kubectl-cclm-migrate" "$@"; }
+
+mark() { sleep 0.3; wc -l <"$SIM/requests.jsonl"; }
+
+writes_since() {
+	sleep 0.3
+	tail -n +"$(($1 + 1))" "$SIM/requests.jsonl" | jq -s '[.[] | select(.userAgent | startswith("kubectl-cclm"))
+		| select(.method != "GET" and (.path | test("selfsubjectaccessreviews") | not))] | length'
+}
+
+jp() { kubectl --context "$1" -n "${4:-vms}" get "$2" -o jsonpath="$3"; }
+
+# ours_left CONTEXT: objects with cclm's migration label in vms
+ours_left() {
+	kubectl --context "$1" -n vms get vm,vmim,datavolumes,pvc,secrets,configmaps -l cclm.io/migration-id -o name 2>/dev/null
+}
+
+@test "migrate: no VM named is a usage error" {
+	run migrate "${LAB[@]}" -n vms
+	assert_failure 2
+	assert_output --partial "which VMs?"
+}
+
+@test "migrate: --dry-run refuses what cannot move, with the reason, and creates nothing" {
+	n=$(mark)
+	run migrate "${LAB[@]}" -n vms app01 legacy01 bridge01 shared01 db01 --dry-run
+	assert_failure 1
+	assert_output --regexp "vms/app01 +planned"
+	assert_output --regexp "vms/legacy01 +planned"
+	assert_output --regexp "vms/bridge01 +refused .*InterfaceNotLiveMigratable"
+	assert_output --regexp "vms/shared01 +refused .*StorageLiveMigratable is False"
+	assert_output --regexp "vms/db01 +refused .*VirtualMachineClusterInstancetype 'u1.medium' does not exist on the target"
+	[ "$(writes_since "$n")" -eq 0 ]
+	run kubectl --context target get namespace vms
+	assert_failure
+}
+
+@test "migrate: app01 and legacy01 move; checked on both clusters" {
+	run migrate "${LAB[@]}" -n vms app01 legacy01
+	assert_success
+	assert_output --regexp "vms/app01 +migrated"
+	assert_output --regexp "vms/legacy01 +migrated"
+	for vm in app01 legacy01; do
+		[ "$(jp target "vmi/$vm" '{.status.phase}')" = Running ]
+		[ -z "$(jp target "vmi/$vm" '{.metadata.annotations.kubevirt\.io/create-migration-target}')" ]
+		[ "$(jp target "vm/$vm" '{.spec.runStrategy}')" = Always ]
+	done
+	[ "$(jp source vm/app01 '{.spec.runStrategy}')" = Halted ]
+	[ "$(jp source vm/legacy01 '{.spec.running}')" = false ]
+	# what app01 carries: its Secret with its type, ConfigMap, instancetype and preference, a blank disk of its size
+	[ "$(jp target secret/app01-cloudinit '{.type}')" = Opaque ]
+	[ "$(jp target secret/app01-cloudinit '{.data.userdata}')" = "$(jp source secret/app01-cloudinit '{.data.userdata}')" ]
+	[ -n "$(jp target configmap/app01-config '{.data.app\.conf}')" ]
+	kubectl --context target -n vms get virtualmachineinstancetype app-small >/dev/null
+	kubectl --context target -n vms get virtualmachinepreference app-pref >/dev/null
+	[ "$(jp target datavolume/app01-root '{.spec.storage.resources.requests.storage}')" = 10Gi ]
+	[ "$(jp target datavolume/app01-root '{.spec.storage.volumeMode}')" = Block ]
+	[ "$(jp target datavolume/app01-root '{.spec.source.blank}')" = "{}" ]
+	# no VMIM left on either side
+	for _ in $(seq 1 50); do
+		[ -z "$(kubectl --context source -n vms get vmim -o name)$(kubectl --context target -n vms get vmim -o name)" ] && break
+		sleep 0.2
+	done
+	[ -z "$(kubectl --context source -n vms get vmim -o name)" ]
+	[ -z "$(kubectl --context target -n vms get vmim -o name)" ]
+	[ ! -s "$SIM/violations.jsonl" ]
+}
+
+@test "migrate: running it again finds them migrated and writes nothing" {
+	n=$(mark)
+	run migrate "${LAB[@]}" -n vms app01 legacy01
+	assert_success
+	assert_output --regexp "vms/app01 +already-migrated"
+	[ "$(writes_since "$n")" -eq 0 ]
+}
+
+@test "migrate: a VM that cannot move is refused and nothing is created for it" {
+	run migrate "${LAB[@]}" -n vms bridge01
+	assert_failure 1
+	assert_output --partial "InterfaceNotLiveMigratable"
+	run kubectl --context target -n vms get vm bridge01
+	assert_failure
+}
+
+@test "migrate: -o json prints one event object per line, and completes through 503s, 429s and watch cuts" {
+	for c in source target; do
+		"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault "$c" verb=create resource=virtualmachineinstancemigrations status=503 count=1 >/dev/null
+		"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault "$c" verb=get resource=virtualmachineinstancemigrations status=429 count=2 >/dev/null
+		"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault "$c" verb=watch watchCloseAfter=1 rate=0.5 count=20 >/dev/null
+	done
+	run --separate-stderr migrate "${LAB[@]}" -n vms fault01 -o json
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" clear source >/dev/null
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" clear target >/dev/null
+	assert_success
+	while read -r line; do jq -e . <<<"$line" >/dev/null || fail "not JSON: $line"; done <<<"$output"
+	[ "$(jq -rs '[.[] | select(.event == "result")][0].result' <<<"$output")" = migrated ]
+	[ "$(jq -rs '[.[] | select(.event == "phase")] | length' <<<"$output")" -ge 3 ]
+	[ "$(jp target vmi/fault01 '{.status.phase}')" = Running ]
+	logged '"faults"'
+}
+
+@test "migrate: Ctrl-C rolls back: the source keeps running, nothing of ours is left" {
+	# the executable itself (a shell function in the background would get the signal instead)
+	"$PLUGIN_BIN_DIR/kubectl-cclm-migrate" "${LAB[@]}" -n vms cancel01 >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 150); do
+		[ -n "$(kubectl --context source -n vms get vmim -l cclm.io/vm=cancel01 -o name 2>/dev/null)" ] && break
+		sleep 0.2
+	done
+	sleep 1
+	kill -INT "$pid"
+	wait "$pid" && st=0 || st=$?
+	cat "$BATS_TEST_TMPDIR/out"
+	[ "$st" -eq 1 ]
+	grep -q "cancelled" "$BATS_TEST_TMPDIR/out"
+	grep -q "rolled back" "$BATS_TEST_TMPDIR/out"
+	[ "$(jp source vmi/cancel01 '{.status.phase}')" = Running ]
+	[ "$(jp source vm/cancel01 '{.spec.runStrategy}')" = Always ]
+	for _ in $(seq 1 50); do [ -z "$(ours_left target | grep cancel01)" ] && break; sleep 0.2; done
+	run kubectl --context target -n vms get vm cancel01
+	assert_failure
+	[ -z "$(kubectl --context source -n vms get vmim -l cclm.io/vm=cancel01 -o name)" ]
+}
+
+@test "migrate: on routed the sync stalls, is diagnosed within --sync-timeout and rolled back" {
+	sim_start routed routed
+	for c in source target; do
+		for _ in $(seq 1 150); do
+			[ -n "$(jp "$c" kubevirt/kubevirt-kubevirt-hyperconverged '{.status.synchronizationAddresses[0]}' openshift-cnv)" ] && break
+			sleep 0.2
+		done
+	done
+	wait_running source legacy01
+	run migrate --source source --target target -n vms legacy01 --sync-timeout 15s
+	st=$status out=$output
+	left=$(ours_left target; ours_left source)
+	vmi=$(jp source vmi/legacy01 '{.status.phase}')
+	viol=$(cat "$SIM/violations.jsonl" 2>/dev/null)
+	sim_stop routed
+	output=$out
+	[ "$st" -eq 1 ] || fail "exit $st: $out"
+	assert_output --partial "past --sync-timeout 15s"
+	assert_output --partial "kubectl cclm netcheck"
+	assert_output --partial "rolled back"
+	[ -z "$left" ] || fail "left behind: $left"
+	[ "$vmi" = Running ]
+	[ -z "$viol" ]
+}
