@@ -50,6 +50,7 @@ ROW(KRES_MTV_PLAN, "Plan", "forklift.konveyor.io", "v1beta1", "plans", true);
 ROW(KRES_MTV_MIGRATION, "Migration", "forklift.konveyor.io", "v1beta1", "migrations", true);
 ROW(KRES_MTV_NETWORKMAP, "NetworkMap", "forklift.konveyor.io", "v1beta1", "networkmaps", true);
 ROW(KRES_MTV_STORAGEMAP, "StorageMap", "forklift.konveyor.io", "v1beta1", "storagemaps", true);
+ROW(KRES_ROUTE, "Route", "route.openshift.io", "v1", "routes", true);
 
 static const struct kres *const table[] = {
 	&KRES_NAMESPACE, &KRES_POD, &KRES_SECRET, &KRES_CONFIGMAP, &KRES_NODE, &KRES_SERVICEACCOUNT,
@@ -58,7 +59,7 @@ static const struct kres *const table[] = {
 	&KRES_VM, &KRES_VMI, &KRES_VMIM, &KRES_KUBEVIRT, &KRES_VM_INSTANCETYPE, &KRES_VM_CLUSTER_INSTANCETYPE,
 	&KRES_VM_PREFERENCE, &KRES_VM_CLUSTER_PREFERENCE, &KRES_DATAVOLUME, &KRES_HCO, &KRES_NAD, &KRES_NNCP,
 	&KRES_CLUSTERVERSION, &KRES_FORKLIFTCONTROLLER, &KRES_MTV_PROVIDER, &KRES_MTV_PLAN, &KRES_MTV_MIGRATION,
-	&KRES_MTV_NETWORKMAP, &KRES_MTV_STORAGEMAP, NULL,
+	&KRES_MTV_NETWORKMAP, &KRES_MTV_STORAGEMAP, &KRES_ROUTE, NULL,
 };
 
 const struct kres *const *kres_all(void)

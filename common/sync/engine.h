@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "labels.h"
+#include "promq.h"
 #include "sync.h"
 
 /* --- maps.c ----------------------------------------------------------------- */
@@ -102,6 +103,9 @@ struct job {
 	char restore[32];              /* the run strategy the target VM gets back */
 	char src_vmim[254], tgt_vmim[254];
 	long long deadline;            /* ms, CLOCK_MONOTONIC; 0 = none */
+	struct promq **metrics;        /* the worker's querier of the source (opened on first use) */
+	void (*tick)(struct job *j);   /* called by wait_object about once a second, may be NULL */
+	long long last_sample;         /* ms, of the last metrics read */
 };
 
 long long sync_now_ms(void);
@@ -155,6 +159,10 @@ struct run {
 	char src_server[512];
 	cJSON *tgt_classes;            /* the target's StorageClass names */
 	pthread_mutex_t lock;          /* events, and the fields below */
+	bool metrics_off;              /* the source's metrics could not be read: said once */
 };
+
+/* progress.c: read the migration metrics of j's VM now (a tick). */
+void progress_sample(struct job *j);
 
 #endif

@@ -141,6 +141,8 @@ check_time:
 		q.resource_version = rv;
 		/* short slices, so a cancel is seen within a second */
 		rc = kclient_watch(c, res, ns, &q, left < 1000 ? left : 1000, on_event, &w, e);
+		if (j && j->tick)
+			j->tick(j);
 		if (rc < 0) {
 			if (!sync_transient(e) && !kerr_is_http(e, 410))
 				goto fail;

@@ -93,6 +93,7 @@ static void *worker(void *arg)
 	struct kerr e = KERR_INIT;
 	struct kclient *src = kclient_new(r->src_cfg, r->o->client_opts, &e);
 	struct kclient *tgt = src ? kclient_new(r->tgt_cfg, r->o->client_opts, &e) : NULL;
+	struct promq *metrics = NULL;
 
 	for (;;) {
 		struct job j;
@@ -113,6 +114,10 @@ static void *worker(void *arg)
 		j.vm = &p->vms[i];
 		j.src = src;
 		j.tgt = tgt;
+		j.metrics = &metrics;
+		j.tick = progress_sample;
+		j.vm->data_total = j.vm->data_processed = j.vm->data_remaining = -1;
+		j.vm->transfer_rate = j.vm->dirty_rate = -1;
 		pipeline_run(&j);
 		cJSON_Delete(j.src_vm);
 		cJSON_Delete(j.src_vmi);
@@ -120,6 +125,7 @@ static void *worker(void *arg)
 		cJSON_Delete(j.disks);
 		vm_deps_release(&j.deps);
 	}
+	promq_free(metrics);
 	kclient_free(src);
 	kclient_free(tgt);
 	return NULL;

@@ -19,6 +19,11 @@
  * kubevirt-external-ca, then waiting until the peer CA shows in the local
  * kubevirt-ca) runs once per sync_migrate() call, before any pipeline.
  *
+ * Progress: while a transfer runs, the source cluster's
+ * kubevirt_vmi_migration_* metrics are read from its thanos-querier (see
+ * promq.h) about once a second; when they cannot be read the run says so
+ * once (SYNC_EV_INFO) and reports phases only.
+ *
  * Threads: one per running pipeline, each with its own two clients made
  * from the borrowed kcfgs. Events reach o->event from those threads one at
  * a time (the engine serialises them).
@@ -59,11 +64,15 @@ struct sync_vm {
 	char undone[512];              /* what the rollback removed */
 	double started, ended;         /* CLOCK_REALTIME seconds; 0 = not yet */
 	long requests;                 /* API requests this pipeline made */
+	/* from the source cluster's migration metrics while the transfer runs;
+	 * -1 = unknown */
+	double data_total, data_processed, data_remaining, transfer_rate, dirty_rate;
 };
 
 enum sync_event_kind {
 	SYNC_EV_STEP,     /* a pipeline step done ("target VM created") */
 	SYNC_EV_PHASE,    /* the VMIM phases changed */
+	SYNC_EV_PROGRESS, /* vm->data_* changed (about once a second while the transfer runs) */
 	SYNC_EV_RESULT,   /* vm->result is final */
 	SYNC_EV_INFO,     /* about the run ("CA exchanged") */
 };

@@ -58,8 +58,10 @@ int vm_deps_read(const cJSON *vm, struct vm_deps *d, struct kerr *e)
 		add_name(d->dvs, json_str(v, "dataVolume.name", NULL));
 		add_name(d->pvcs, json_str(v, "persistentVolumeClaim.claimName", NULL));
 	}
-	cJSON_ArrayForEach(v, json_get(spec, "accessCredentials"))
+	cJSON_ArrayForEach(v, json_get(spec, "accessCredentials")) {
 		add_name(d->secrets, json_str(v, "sshPublicKey.source.secret.secretName", NULL));
+		add_name(d->secrets, json_str(v, "userPassword.source.secret.secretName", NULL));
+	}
 	cJSON_ArrayForEach(n, json_get(spec, "networks"))
 		add_name(d->networks, json_str(n, "multus.networkName", NULL));
 	if (json_get(vm, "spec.instancetype"))
@@ -133,7 +135,7 @@ static cJSON *fresh(const cJSON *src, const char *ns)
 	if ((x = json_get(src, "metadata.annotations"))) {
 		cJSON *a = cJSON_Duplicate(x, 1);
 
-		/* what kubectl apply and the source's controllers keep there is not ours to carry */
+		/* kubectl apply's record of the source object is not the target's */
 		cJSON_DeleteItemFromObjectCaseSensitive(a, "kubectl.kubernetes.io/last-applied-configuration");
 		cJSON_AddItemToObject(meta, "annotations", a);
 	}
@@ -174,14 +176,12 @@ cJSON *vmspec_target_vm(const cJSON *vm, const cJSON *vmi, const char *target_ns
 			set_str(mu, "networkName", to);
 	}
 	for (i = 0; i < 2; i++) {
-		cJSON *firm;
 		const char *have, *run;
 
-		firm = obj_child(obj_child(tspec, "domain"), "firmware");
-		have = json_str(firm, fw[i], "");
+		have = json_str(json_get(tspec, "domain.firmware"), fw[i], "");
 		run = json_str(json_get(vmi, "spec.domain.firmware"), fw[i], "");
 		if (!*have && *run)
-			set_str(firm, fw[i], run);
+			set_str(obj_child(obj_child(tspec, "domain"), "firmware"), fw[i], run);
 	}
 	ann = obj_child(cJSON_GetObjectItemCaseSensitive(t, "metadata"), "annotations");
 	set_str(ann, KV_RESTORE_RUN_STRATEGY, vmspec_run_strategy(vm));

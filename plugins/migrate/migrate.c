@@ -82,6 +82,8 @@ static const char *kind_name(enum sync_event_kind k)
 		return "step";
 	case SYNC_EV_PHASE:
 		return "phase";
+	case SYNC_EV_PROGRESS:
+		return "progress";
 	case SYNC_EV_RESULT:
 		return "result";
 	case SYNC_EV_INFO:
@@ -109,6 +111,13 @@ static void print_event(void *ctx, const struct sync_event *ev)
 			cJSON_AddStringToObject(o2, "migrationID", ev->vm->migration_id);
 			cJSON_AddStringToObject(o2, "phase", ev->vm->phase);
 			cJSON_AddStringToObject(o2, "sourcePhase", ev->vm->source_phase);
+			if (ev->kind == SYNC_EV_PROGRESS) {
+				cJSON_AddNumberToObject(o2, "dataTotalBytes", ev->vm->data_total);
+				cJSON_AddNumberToObject(o2, "dataProcessedBytes", ev->vm->data_processed);
+				cJSON_AddNumberToObject(o2, "dataRemainingBytes", ev->vm->data_remaining);
+				cJSON_AddNumberToObject(o2, "transferRateBytes", ev->vm->transfer_rate);
+				cJSON_AddNumberToObject(o2, "dirtyRateBytes", ev->vm->dirty_rate);
+			}
 			if (ev->kind == SYNC_EV_RESULT) {
 				cJSON_AddStringToObject(o2, "result", sync_result_name(ev->vm->result));
 				cJSON_AddStringToObject(o2, "message", ev->vm->message);

@@ -1,0 +1,93 @@
+/* progress.c — how far a transfer is, from the source cluster's
+ * kubevirt_vmi_migration_* metrics (reference §4.4), read through its
+ * thanos-querier about once a second while the migration runs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "json.h"
+
+static void human(double bytes, char *out, size_t n)
+{
+	if (bytes >= 1024.0 * 1024 * 1024)
+		snprintf(out, n, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
+	else
+		snprintf(out, n, "%.0f MiB", bytes / (1024.0 * 1024));
+}
+
+/* Say once for the whole run that there are phases only. */
+static void metrics_unreachable(struct job *j, const char *why)
+{
+	struct run *r = j->run;
+	bool first;
+
+	pthread_mutex_lock(&r->lock);
+	first = !r->metrics_off;
+	r->metrics_off = true;
+	pthread_mutex_unlock(&r->lock);
+	if (first)
+		run_info(r, "progress metrics of the source cannot be read (%s): showing phases only", why);
+}
+
+void progress_sample(struct job *j)
+{
+	struct sync_vm *v = j->vm;
+	struct kerr e = KERR_INIT;
+	cJSON *res = NULL;
+	const cJSON *s;
+	char q[700], a[32], b[32], rate[32], dirty[32], eta[32] = "";
+	long long now = sync_now_ms();
+	double total = -1, done = -1, left = -1, xfer = -1, dr = -1;
+
+	if (strcmp(v->phase, "Running") || now - j->last_sample < 900 || j->run->metrics_off)
+		return;
+	j->last_sample = now;
+	if (!*j->metrics) {
+		*j->metrics = promq_open(j->src, j->run->src_cfg, j->run->o->client_opts, &e);
+		if (!*j->metrics) {
+			metrics_unreachable(j, e.msg);
+			return;
+		}
+	}
+	snprintf(q, sizeof(q),
+		 "{__name__=~\"kubevirt_vmi_migration_(data_bytes_total|data_processed_bytes|data_remaining_bytes|memory_transfer_rate_bytes|dirty_memory_rate_bytes)\",namespace=\"%s\",name=\"%s\"}",
+		 v->ns, v->name);
+	if (promq_query(*j->metrics, q, &res, &e)) {
+		metrics_unreachable(j, e.msg);
+		return;
+	}
+	cJSON_ArrayForEach(s, res) {
+		const char *name = json_str(s, "metric.__name__", "");
+		const char *val = json_str(s, "value.1", NULL);
+		double x = val ? strtod(val, NULL) : -1;
+		if (strstr(name, "data_bytes_total"))
+			total = x;
+		else if (strstr(name, "data_processed_bytes"))
+			done = x;
+		else if (strstr(name, "data_remaining_bytes"))
+			left = x;
+		else if (strstr(name, "memory_transfer_rate_bytes"))
+			xfer = x;
+		else if (strstr(name, "dirty_memory_rate_bytes"))
+			dr = x;
+	}
+	cJSON_Delete(res);
+	if (total < 0 && done < 0)
+		return; /* not exported yet (or already over) */
+	if (v->data_total == total && v->data_processed == done && v->data_remaining == left)
+		return;
+	v->data_total = total;
+	v->data_processed = done;
+	v->data_remaining = left;
+	v->transfer_rate = xfer;
+	v->dirty_rate = dr;
+	human(done > 0 ? done : 0, a, sizeof(a));
+	human(total > 0 ? total : 0, b, sizeof(b));
+	human(xfer > 0 ? xfer : 0, rate, sizeof(rate));
+	human(dr > 0 ? dr : 0, dirty, sizeof(dirty));
+	if (xfer > 0 && left >= 0)
+		snprintf(eta, sizeof(eta), ", ETA %.0fs", left / xfer);
+	job_event(j, SYNC_EV_PROGRESS, "%.0f%% (%s of %s) at %s/s, dirtying %s/s%s",
+		  total > 0 ? 100.0 * (done > 0 ? done : 0) / total : 0.0, a, b, rate, dirty, eta);
+}
