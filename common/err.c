@@ -75,3 +75,9 @@ int kerr_is_http(const struct kerr *e, int status)
 {
 	return e && e->kind == KERR_API && e->http == status;
 }
+
+int kerr_is_transient(const struct kerr *e)
+{
+	return e && (e->kind == KERR_TRANSPORT || kerr_is_http(e, 429) || kerr_is_http(e, 500) || kerr_is_http(e, 502) ||
+		     kerr_is_http(e, 503) || kerr_is_http(e, 504));
+}

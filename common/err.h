@@ -61,5 +61,7 @@ void kerr_prefix(struct kerr *e, const char *fmt, ...) __attribute__((format(pri
 enum cclm_exit kerr_exit_code(const struct kerr *e);
 /* True when e is an API error with this HTTP status. */
 int kerr_is_http(const struct kerr *e, int status);
+/* True for what a retry may cure: a connection error, 429, 500, 502, 503, 504. */
+int kerr_is_transient(const struct kerr *e);
 
 #endif

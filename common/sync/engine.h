@@ -134,8 +134,6 @@ int ensure_create(struct kclient *c, const struct kres *res, const char *ns, con
 		  bool *existed, struct kerr *e);
 /* Delete; 404 is success; transient errors retried. */
 int delete_quiet(struct kclient *c, const struct kres *res, const char *ns, const char *name, struct kerr *e);
-/* Transient: connection trouble, 429, 500, 502, 503, 504. */
-bool sync_transient(const struct kerr *e);
 
 /* --- ca.c ------------------------------------------------------------------- */
 
@@ -146,8 +144,12 @@ int ca_exchange(struct kclient *src, struct kclient *tgt, const char *src_ns, co
 /* --- pipeline.c, rollback.c -------------------------------------------------- */
 
 void pipeline_run(struct job *j);
-/* Delete both VMIMs, then the target objects of this migration. Fills vm->undone. */
+/* Delete both VMIMs, then the target objects of this migration (copies
+ * another target VM uses stay). Fills vm->undone. */
 void rollback(struct job *j);
+/* With no target VM of ours: remove what earlier attempts for this VM left
+ * (a killed run), found by cclm.io/vm. */
+void rollback_stale(struct job *j);
 
 /* --- run.c ------------------------------------------------------------------ */
 

@@ -53,12 +53,6 @@ void run_info(struct run *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-bool sync_transient(const struct kerr *e)
-{
-	return e->kind == KERR_TRANSPORT || kerr_is_http(e, 429) || kerr_is_http(e, 500) || kerr_is_http(e, 502) ||
-	       kerr_is_http(e, 503) || kerr_is_http(e, 504);
-}
-
 static void pause_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -107,7 +101,7 @@ int wait_object(struct job *j, struct kclient *c, const struct kres *res, const 
 			char *lrv = NULL;
 
 			if (kclient_list(c, res, ns, &q, &items, &lrv, e)) {
-				if (!sync_transient(e))
+				if (!kerr_is_transient(e))
 					goto fail;
 				cJSON_Delete(items);
 				free(lrv);
@@ -144,7 +138,7 @@ check_time:
 		if (j && j->tick)
 			j->tick(j);
 		if (rc < 0) {
-			if (!sync_transient(e) && !kerr_is_http(e, 410))
+			if (!kerr_is_transient(e) && !kerr_is_http(e, 410))
 				goto fail;
 			kerr_clear(e);
 			rv[0] = '\0'; /* relist */
@@ -169,6 +163,14 @@ fail:
 	return -1;
 }
 
+/* Backoff for the next try of a transient failure: the server's Retry-After, else 250 ms doubling to 4 s. */
+static void backoff(const struct kerr *e, long *wait)
+{
+	pause_ms(e->retry_after > 0 ? e->retry_after * 1000L : *wait);
+	if (*wait < 4000)
+		*wait *= 2;
+}
+
 int ensure_create(struct kclient *c, const struct kres *res, const char *ns, const cJSON *obj, cJSON **out,
 		  bool *existed, struct kerr *e)
 {
@@ -178,7 +180,7 @@ int ensure_create(struct kclient *c, const struct kres *res, const char *ns, con
 
 	if (existed)
 		*existed = false;
-	for (attempt = 0; attempt < 8; attempt++) {
+	for (attempt = 0; attempt < 8; attempt++, backoff(e, &wait)) {
 		kerr_clear(e);
 		if (!kclient_create(c, res, ns, obj, &q, out, e))
 			return 0;
@@ -188,11 +190,8 @@ int ensure_create(struct kclient *c, const struct kres *res, const char *ns, con
 				*existed = attempt == 0;
 			return kclient_get(c, res, ns, json_str(obj, "metadata.name", ""), out, e);
 		}
-		if (!sync_transient(e))
+		if (!kerr_is_transient(e))
 			return -1;
-		pause_ms(e->retry_after > 0 ? e->retry_after * 1000L : wait);
-		if (wait < 4000)
-			wait *= 2;
 	}
 	return -1;
 }
@@ -203,17 +202,14 @@ int delete_quiet(struct kclient *c, const struct kres *res, const char *ns, cons
 	long wait = 250;
 	int attempt;
 
-	for (attempt = 0; attempt < 8; attempt++) {
+	for (attempt = 0; attempt < 8; attempt++, backoff(e, &wait)) {
 		kerr_clear(e);
 		if (!kclient_delete(c, res, ns, name, &q, e) || kerr_is_http(e, 404)) {
 			kerr_clear(e);
 			return 0;
 		}
-		if (!sync_transient(e))
+		if (!kerr_is_transient(e))
 			return -1;
-		pause_ms(e->retry_after > 0 ? e->retry_after * 1000L : wait);
-		if (wait < 4000)
-			wait *= 2;
 	}
 	return -1;
 }

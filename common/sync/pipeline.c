@@ -316,17 +316,22 @@ static int preflight(struct job *j, struct kerr *e)
 	cJSON_Delete(tvm);
 	if (!j->src_vm)
 		return refuse(j, "VM %s/%s not found on the source", j->vm->ns, j->vm->name);
+	if (!j->adopted && !j->run->o->dry_run)
+		rollback_stale(j);
 	if (kclient_get(j->src, &KRES_VMI, j->vm->ns, j->vm->name, &j->src_vmi, e)) {
 		if (!kerr_is_http(e, 404))
 			return api_fail(j, e, "source");
 		kerr_clear(e);
-		return refuse(j, "not running (no VMI; runStrategy %s): only a running VM can be live-migrated",
-			      vmspec_run_strategy(j->src_vm));
+		j->src_vmi = NULL;
+		if (!j->adopted)
+			return refuse(j, "not running (no VMI; runStrategy %s): only a running VM can be live-migrated",
+				      vmspec_run_strategy(j->src_vm));
 	}
 	snprintf(j->vm->node, sizeof(j->vm->node), "%s", json_str(j->src_vmi, "status.nodeName", ""));
 	if (!j->adopted)
 		snprintf(j->restore, sizeof(j->restore), "%s", vmspec_run_strategy(j->src_vm));
-	if (check_migratable(j))
+	/* an attempt in flight was checked when it began; its VMI may be handing over now */
+	if (!j->adopted && check_migratable(j))
 		return -1;
 	if (check_vmims(j, j->src, j->vm->ns, "source", e) || check_vmims(j, j->tgt, j->vm->target_ns, "target", e))
 		return -1;

@@ -8,21 +8,51 @@
 #include "engine.h"
 #include "json.h"
 
-static int by_label(struct job *j, struct kclient *c, const struct kres *r, const char *ns, struct buf *undone,
-		    const char *what)
+/* Names of Secrets, ConfigMaps, instancetypes and preferences the VMs in
+ * `ns` other than `vm` use: a copy one of them needs stays. */
+static cJSON *used_by_others(struct kclient *c, const char *ns, const char *vm)
 {
-	char sel[320];
+	cJSON *vms = NULL, *used = cJSON_CreateObject();
+	const cJSON *x, *n;
+	struct kerr e = KERR_INIT;
+
+	if (kclient_list(c, &KRES_VM, ns, NULL, &vms, NULL, &e))
+		return used; /* cannot tell: the caller keeps nothing extra */
+	cJSON_ArrayForEach(x, vms) {
+		struct vm_deps d;
+
+		if (!strcmp(json_str(x, "metadata.name", ""), vm) || vm_deps_read(x, &d, &e))
+			continue;
+		cJSON_ArrayForEach(n, d.secrets)
+			cJSON_AddTrueToObject(used, n->valuestring);
+		cJSON_ArrayForEach(n, d.configmaps)
+			cJSON_AddTrueToObject(used, n->valuestring);
+		if (d.it_name[0])
+			cJSON_AddTrueToObject(used, d.it_name);
+		if (d.pref_name[0])
+			cJSON_AddTrueToObject(used, d.pref_name);
+		vm_deps_release(&d);
+	}
+	cJSON_Delete(vms);
+	return used;
+}
+
+/* Delete the objects of `r` in `ns` that carry selector `sel`, but those named in `keep`. */
+static int by_label(struct kclient *c, const struct kres *r, const char *ns, const char *sel, const cJSON *keep,
+		    struct buf *undone, const char *what)
+{
 	struct kquery q = { .label_selector = sel };
 	struct kerr e = KERR_INIT;
 	cJSON *items = NULL;
 	const cJSON *x;
 	int n = 0;
 
-	snprintf(sel, sizeof(sel), "%s=%s", CCLM_L_ID, j->vm->migration_id);
 	if (kclient_list(c, r, ns, &q, &items, NULL, &e))
 		return -1;
 	cJSON_ArrayForEach(x, items) {
-		if (delete_quiet(c, r, ns, json_str(x, "metadata.name", ""), &e))
+		const char *name = json_str(x, "metadata.name", "");
+
+		if ((keep && cJSON_GetObjectItemCaseSensitive(keep, name)) || delete_quiet(c, r, ns, name, &e))
 			continue;
 		n++;
 	}
@@ -39,24 +69,51 @@ static int gone(void *ctx, const cJSON *obj, struct kerr *e)
 	return obj == NULL;
 }
 
+/* Everything of one attempt (sel: its id) or of every attempt for the VM (sel: cclm.io/vm=NAME). */
+static void undo(struct job *j, const char *sel, struct buf *undone)
+{
+	const char *t = j->vm->target_ns;
+	struct kerr e = KERR_INIT;
+	cJSON *keep = used_by_others(j->tgt, t, j->vm->name);
+
+	by_label(j->src, &KRES_VMIM, j->vm->ns, sel, NULL, undone, "source VMIM");
+	by_label(j->tgt, &KRES_VMIM, t, sel, NULL, undone, "target VMIM");
+	if (by_label(j->tgt, &KRES_VM, t, sel, NULL, undone, "target VM") > 0)
+		wait_object(NULL, j->tgt, &KRES_VMI, t, j->vm->name, gone, NULL, sync_now_ms() + 60000, NULL, &e);
+	by_label(j->tgt, &KRES_DATAVOLUME, t, sel, NULL, undone, "DataVolume");
+	by_label(j->tgt, &KRES_PVC, t, sel, NULL, undone, "PVC");
+	by_label(j->tgt, &KRES_SECRET, t, sel, keep, undone, "Secret");
+	by_label(j->tgt, &KRES_CONFIGMAP, t, sel, keep, undone, "ConfigMap");
+	by_label(j->tgt, &KRES_VM_INSTANCETYPE, t, sel, keep, undone, "instancetype");
+	by_label(j->tgt, &KRES_VM_PREFERENCE, t, sel, keep, undone, "preference");
+	cJSON_Delete(keep);
+}
+
+void rollback_stale(struct job *j)
+{
+	struct buf undone = BUF_INIT;
+	char sel[400];
+
+	/* an attempt that stopped before its target VM existed (the process was
+	 * killed): its VMIMs, disks and copies, found by the VM's name */
+	snprintf(sel, sizeof(sel), "%s=%s,%s=%s", CCLM_L_VM, j->vm->name, CCLM_L_MANAGED, CCLM_MANAGED);
+	undo(j, sel, &undone);
+	if (undone.len)
+		job_event(j, SYNC_EV_STEP, "removed what an earlier, unfinished attempt left: %s", undone.s);
+	buf_release(&undone);
+}
+
 void rollback(struct job *j)
 {
 	struct buf undone = BUF_INIT;
 	struct kerr e = KERR_INIT;
 	const char *t = j->vm->target_ns;
+	char sel[320];
 
 	if (!j->vm->migration_id[0])
 		return;
-	by_label(j, j->src, &KRES_VMIM, j->vm->ns, &undone, "source VMIM");
-	by_label(j, j->tgt, &KRES_VMIM, t, &undone, "target VMIM");
-	if (by_label(j, j->tgt, &KRES_VM, t, &undone, "target VM") > 0)
-		wait_object(NULL, j->tgt, &KRES_VMI, t, j->vm->name, gone, NULL, sync_now_ms() + 60000, NULL, &e);
-	by_label(j, j->tgt, &KRES_DATAVOLUME, t, &undone, "DataVolume");
-	by_label(j, j->tgt, &KRES_PVC, t, &undone, "PVC");
-	by_label(j, j->tgt, &KRES_SECRET, t, &undone, "Secret");
-	by_label(j, j->tgt, &KRES_CONFIGMAP, t, &undone, "ConfigMap");
-	by_label(j, j->tgt, &KRES_VM_INSTANCETYPE, t, &undone, "instancetype");
-	by_label(j, j->tgt, &KRES_VM_PREFERENCE, t, &undone, "preference");
+	snprintf(sel, sizeof(sel), "%s=%s", CCLM_L_ID, j->vm->migration_id);
+	undo(j, sel, &undone);
 	if (j->created_ns) {
 		cJSON *vms = NULL;
 

@@ -37,12 +37,6 @@ int write_describe(const struct write *w, struct buf *out)
 	return 0;
 }
 
-static bool transient(const struct kerr *e)
-{
-	return e->kind == KERR_TRANSPORT || kerr_is_http(e, 429) || kerr_is_http(e, 500) || kerr_is_http(e, 502) ||
-	       kerr_is_http(e, 503) || kerr_is_http(e, 504);
-}
-
 static void pause_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -79,7 +73,7 @@ static int do_write(struct side *s, const struct write *w, bool dry_run, struct 
 				rc = 0;
 			break;
 		}
-		if (!rc || !transient(e))
+		if (!rc || !kerr_is_transient(e))
 			break;
 		pause_ms(e->retry_after > 0 ? e->retry_after * 1000L : wait);
 		if (wait < 4000)

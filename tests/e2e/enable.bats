@@ -10,43 +10,19 @@ bats_require_minimum_version 1.5.0
 
 LAB=(--source source --target target --nic ens4 --vlan 2001 --subnet 192.168.201.0/24)
 
-# sim_start NAME SCENARIO: a private kubesim in $BATS_FILE_TMPDIR/NAME; sets
-# SIM (its folder) and KUBECONFIG.
-sim_start() {
-	SIM=$BATS_FILE_TMPDIR/$1
-	mkdir -p "$SIM"
-	"$REPO_ROOT/tests/sim/kubesim" --scenario "$2" --dir "$SIM" >"$SIM.log" 2>&1 &
-	echo $! >"$SIM.pid"
-	for _ in $(seq 1 600); do
-		[ -f "$SIM/ready" ] && break
-		kill -0 "$(cat "$SIM.pid")" 2>/dev/null || { cat "$SIM.log" >&2; return 1; }
-		sleep 0.5
-	done
-	[ -f "$SIM/ready" ] || { echo "kubesim $2 not ready" >&2; return 1; }
-	export SIM KUBESIM_DIR=$SIM KUBECONFIG=$SIM/kubeconfig KUBECACHEDIR=$SIM/kubectl-cache
-}
-
-sim_stop() {
-	[ -f "$BATS_FILE_TMPDIR/$1.pid" ] || return 0
-	kill -TERM "$(cat "$BATS_FILE_TMPDIR/$1.pid")" 2>/dev/null
-	wait "$(cat "$BATS_FILE_TMPDIR/$1.pid")" 2>/dev/null || true
-	rm -f "$BATS_FILE_TMPDIR/$1.pid"
-}
-
 setup_file() {
-	sim_start lab two-clusters
+	private_sim_start lab two-clusters
 	# MTV's live migration off on the target, for enable to turn on
 	kubectl --context target -n openshift-mtv patch forkliftcontroller forklift-controller --type merge \
 		-p '{"spec":{"feature_ocp_live_migration":"false"}}' >/dev/null
 }
 
 teardown_file() {
-	sim_stop lab
+	private_sim_stop lab
 }
 
 setup() {
-	export SIM=$BATS_FILE_TMPDIR/lab KUBESIM_DIR=$BATS_FILE_TMPDIR/lab KUBECONFIG=$BATS_FILE_TMPDIR/lab/kubeconfig \
-		KUBECACHEDIR=$BATS_FILE_TMPDIR/lab/kubectl-cache
+	private_sim_use lab
 }
 
 enable() { "$PLUGIN_BIN_DIR/kubectl-cclm-enable" "$@"; }
@@ -268,10 +244,10 @@ check_enabled() {
 }
 
 @test "enable: version-skew is refused with both versions named, and nothing is written" {
-	sim_start skew version-skew
+	private_sim_start skew version-skew
 	n=$(mark)
 	run enable "${LAB[@]}"
-	sim_stop skew
+	private_sim_stop skew
 	assert_failure 1
 	assert_output --partial "OpenShift 4.20.3 here and 4.21.2 on the target cluster"
 	assert_output --partial "different minor versions cannot sync"
@@ -279,10 +255,10 @@ check_enabled() {
 }
 
 @test "enable: overlapping-ipam's NADs are reported as overlapping; --replace-nad splits the pools" {
-	sim_start overlap overlapping-ipam
+	private_sim_start overlap overlapping-ipam
 	n=$(mark)
 	run enable --source source --target target
-	if [ "$status" -ne 1 ]; then sim_stop overlap; fi
+	if [ "$status" -ne 1 ]; then private_sim_stop overlap; fi
 	assert_failure 1
 	assert_output --partial "address pools overlap"
 	assert_output --partial "share 192.168.201.1"
@@ -291,31 +267,31 @@ check_enabled() {
 	status_replace=$status out_replace=$output
 	(check_enabled source 192.168.201.1 192.168.201.127 && check_enabled target 192.168.201.128 192.168.201.254) >"$SIM/check" 2>&1
 	checked=$?
-	sim_stop overlap
+	private_sim_stop overlap
 	output=$out_replace
 	[ "$status_replace" -eq 0 ] || fail "replace: $out_replace"
 	[ "$checked" -eq 0 ] || fail "$(cat "$BATS_FILE_TMPDIR/overlap/check")"
 }
 
 @test "enable: gate-off (the gate on one side only) is finished on the other" {
-	sim_start gateoff gate-off
+	private_sim_start gateoff gate-off
 	[ "$(hco source '{.spec.featureGates.decentralizedLiveMigration}')" = true ]
 	run enable "${LAB[@]}"
 	st=$status
 	gate=$(hco target '{.spec.featureGates.decentralizedLiveMigration}')
-	sim_stop gateoff
+	private_sim_stop gateoff
 	[ "$st" -eq 0 ] || fail "$output"
 	[ "$gate" = true ]
 }
 
 @test "enable: no-mtv enables without MTV, and --mtv yes refuses it" {
-	sim_start nomtv no-mtv
+	private_sim_start nomtv no-mtv
 	n=$(mark)
 	run enable "${LAB[@]}" --mtv yes
 	st_yes=$status out_yes=$output w=$(writes_since "$n")
 	run enable "${LAB[@]}"
 	st=$status
-	sim_stop nomtv
+	private_sim_stop nomtv
 	[ "$st_yes" -eq 1 ] || fail "--mtv yes: $out_yes"
 	[[ "$out_yes" == *"MTV is not installed here (no ForkliftController)"* ]] || fail "$out_yes"
 	[ "$w" -eq 0 ]

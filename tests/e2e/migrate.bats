@@ -10,27 +10,6 @@ bats_require_minimum_version 1.5.0
 
 LAB=(--source source --target target)
 
-sim_start() {
-	SIM=$BATS_FILE_TMPDIR/$1
-	mkdir -p "$SIM"
-	"$REPO_ROOT/tests/sim/kubesim" --scenario "$2" --dir "$SIM" >"$SIM.log" 2>&1 &
-	echo $! >"$SIM.pid"
-	for _ in $(seq 1 600); do
-		[ -f "$SIM/ready" ] && break
-		kill -0 "$(cat "$SIM.pid")" 2>/dev/null || { cat "$SIM.log" >&2; return 1; }
-		sleep 0.5
-	done
-	[ -f "$SIM/ready" ] || { echo "kubesim $2 not ready" >&2; return 1; }
-	export SIM KUBESIM_DIR=$SIM KUBECONFIG=$SIM/kubeconfig KUBECACHEDIR=$SIM/kubectl-cache
-}
-
-sim_stop() {
-	[ -f "$BATS_FILE_TMPDIR/$1.pid" ] || return 0
-	kill -TERM "$(cat "$BATS_FILE_TMPDIR/$1.pid")" 2>/dev/null
-	wait "$(cat "$BATS_FILE_TMPDIR/$1.pid")" 2>/dev/null || true
-	rm -f "$BATS_FILE_TMPDIR/$1.pid"
-}
-
 # a plain running VM on the source, in namespace vms
 extra_vm() { # NAME [DIRTY-RATE]
 	cat <<EOF | kubectl --context source apply -f - >/dev/null
@@ -63,23 +42,23 @@ wait_running() { # CONTEXT NAME
 }
 
 setup_file() {
-	sim_start lab two-clusters
+	private_sim_start lab two-clusters
 	"$PLUGIN_BIN_DIR/kubectl-cclm-enable" --source source --target target --nic ens4 --vlan 2001 \
 		--subnet 192.168.201.0/24 >/dev/null 2>&1
 	extra_vm fault01
 	extra_vm cancel01 4Gi # dirties faster than the link: never converges by itself
-	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01; do
+	for i in $(seq -w 1 10); do extra_vm "kill$i"; done
+	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 $(seq -f 'kill%02g' 1 10); do
 		wait_running source "$vm"
 	done
 }
 
 teardown_file() {
-	sim_stop lab
+	private_sim_stop lab
 }
 
 setup() {
-	export SIM=$BATS_FILE_TMPDIR/lab KUBESIM_DIR=$BATS_FILE_TMPDIR/lab KUBECONFIG=$BATS_FILE_TMPDIR/lab/kubeconfig \
-		KUBECACHEDIR=$BATS_FILE_TMPDIR/lab/kubectl-cache
+	private_sim_use lab
 }
 
 migrate() { "$PLUGIN_BIN_DIR/kubectl-cclm-migrate" "$@"; }
@@ -206,8 +185,33 @@ ours_left() {
 	[ -z "$(kubectl --context source -n vms get vmim -l cclm.io/vm=cancel01 -o name)" ]
 }
 
+@test "migrate: killed (SIGKILL) at 10 fixed moments and run again, each VM ends migrated exactly once" {
+	for i in $(seq -w 1 10); do
+		vm=kill$i
+		delay=$(((10#$i * 733) % 4000 + 100)) # ms, spread over the pipeline
+		"$PLUGIN_BIN_DIR/kubectl-cclm-migrate" "${LAB[@]}" -n vms "$vm" >/dev/null 2>&1 &
+		pid=$!
+		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		run migrate "${LAB[@]}" -n vms "$vm"
+		[ "$status" -eq 0 ] || fail "$vm (killed after ${delay} ms), re-run: $output"
+		assert_output --regexp "vms/$vm +(migrated|already-migrated)"
+		id=$(jp target "vm/$vm" '{.metadata.labels.cclm\.io/migration-id}')
+		[ "$(jp target "vmi/$vm" '{.status.phase}')" = Running ] || fail "$vm: target VMI not Running"
+		[ "$(jp source "vm/$vm" '{.spec.runStrategy}')" = Halted ] || fail "$vm: source not Halted"
+		# nothing of another attempt is left on either cluster
+		for c in source target; do
+			other=$(kubectl --context "$c" -n vms get vm,vmim,datavolumes,pvc,secrets,configmaps \
+				-l "cclm.io/vm=$vm,cclm.io/migration-id!=$id" -o name)
+			[ -z "$other" ] || fail "$vm (killed after ${delay} ms): left by the killed attempt on $c: $other"
+		done
+	done
+	[ ! -s "$SIM/violations.jsonl" ] || fail "violations: $(cat "$SIM/violations.jsonl")"
+}
+
 @test "migrate: on routed the sync stalls, is diagnosed within --sync-timeout and rolled back" {
-	sim_start routed routed
+	private_sim_start routed routed
 	for c in source target; do
 		for _ in $(seq 1 150); do
 			[ -n "$(jp "$c" kubevirt/kubevirt-kubevirt-hyperconverged '{.status.synchronizationAddresses[0]}' openshift-cnv)" ] && break
@@ -220,7 +224,7 @@ ours_left() {
 	left=$(ours_left target; ours_left source)
 	vmi=$(jp source vmi/legacy01 '{.status.phase}')
 	viol=$(cat "$SIM/violations.jsonl" 2>/dev/null)
-	sim_stop routed
+	private_sim_stop routed
 	output=$out
 	[ "$st" -eq 1 ] || fail "exit $st: $out"
 	assert_output --partial "past --sync-timeout 15s"

@@ -49,3 +49,34 @@ logged() {
 	echo "no request in $KUBESIM_DIR/requests.jsonl matches: $1" >&2
 	return 1
 }
+
+# private_sim_start NAME SCENARIO: test clusters of the test file's own in
+# $BATS_FILE_TMPDIR/NAME, for tests that change what the shared ones keep
+# (the gate, the NAD, VMs); sets SIM, KUBESIM_DIR and KUBECONFIG to them.
+private_sim_start() {
+	SIM=$BATS_FILE_TMPDIR/$1
+	mkdir -p "$SIM"
+	"$REPO_ROOT/tests/sim/kubesim" --scenario "$2" --dir "$SIM" >"$SIM.log" 2>&1 &
+	echo $! >"$SIM.pid"
+	for _ in $(seq 1 600); do
+		[ -f "$SIM/ready" ] && break
+		kill -0 "$(cat "$SIM.pid")" 2>/dev/null || { cat "$SIM.log" >&2; return 1; }
+		sleep 0.5
+	done
+	[ -f "$SIM/ready" ] || { echo "kubesim $2 not ready" >&2; return 1; }
+	export SIM KUBESIM_DIR=$SIM KUBECONFIG=$SIM/kubeconfig KUBECACHEDIR=$SIM/kubectl-cache
+}
+
+# private_sim_stop NAME: stop what private_sim_start NAME started.
+private_sim_stop() {
+	[ -f "$BATS_FILE_TMPDIR/$1.pid" ] || return 0
+	kill -TERM "$(cat "$BATS_FILE_TMPDIR/$1.pid")" 2>/dev/null
+	wait "$(cat "$BATS_FILE_TMPDIR/$1.pid")" 2>/dev/null || true
+	rm -f "$BATS_FILE_TMPDIR/$1.pid"
+}
+
+# private_sim_use NAME: point the test at private clusters started in setup_file.
+private_sim_use() {
+	export SIM=$BATS_FILE_TMPDIR/$1 KUBESIM_DIR=$BATS_FILE_TMPDIR/$1 KUBECONFIG=$BATS_FILE_TMPDIR/$1/kubeconfig \
+		KUBECACHEDIR=$BATS_FILE_TMPDIR/$1/kubectl-cache
+}
