@@ -166,6 +166,7 @@ demo: deps-quiet all kube-binaries
 bench: deps-quiet kube-binaries all $(BUILD)/bench/bench_client
 	@tests/sim/with-clusters -- tests/bench/run
 	@tests/bench/sim-fleet
+	@tests/bench/migrate-fleet
 
 # ---- install -----------------------------------------------------------------
 # Executables, the kubectl completion shims (kubectl_complete-* and

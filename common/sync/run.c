@@ -82,9 +82,65 @@ static int storage_classes(struct kclient *c, cJSON **out, struct kerr *e)
 struct pool {
 	struct run *run;
 	struct sync_vm *vms;
+	int *order;             /* the order the workers take the VMs in */
 	int n, next;
 	pthread_mutex_t lock;
 };
+
+/*
+ * Interleave the VMs by source node: KubeVirt lets each node send only
+ * parallelOutboundMigrationsPerNode at once, so workers that all took VMs of
+ * one node would wait while the link idles. Reads the source VMIs with one
+ * list per namespace; VMs it cannot place keep their order at the end.
+ */
+static void order_by_node(struct kclient *src, struct sync_vm *vms, int n, int *order)
+{
+	cJSON *nodes = cJSON_CreateObject(); /* node -> [indices] */
+	const cJSON *x;
+	int i, k = 0, round;
+
+	for (i = 0; i < n; i++) {
+		cJSON *items = NULL;
+		struct kerr e = KERR_INIT;
+		int m;
+
+		for (m = 0; m < i; m++)
+			if (!strcmp(vms[m].ns, vms[i].ns))
+				break;
+		if (m < i || kclient_list(src, &KRES_VMI, vms[i].ns, NULL, &items, NULL, &e))
+			continue;
+		cJSON_ArrayForEach(x, items) {
+			const char *name = json_str(x, "metadata.name", "");
+
+			for (m = 0; m < n; m++)
+				if (!strcmp(vms[m].ns, vms[i].ns) && !strcmp(vms[m].name, name))
+					snprintf(vms[m].node, sizeof(vms[m].node), "%s", json_str(x, "status.nodeName", ""));
+		}
+		cJSON_Delete(items);
+	}
+	for (i = 0; i < n; i++) {
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(nodes, vms[i].node);
+
+		if (!list)
+			list = cJSON_AddArrayToObject(nodes, vms[i].node);
+		cJSON_AddItemToArray(list, cJSON_CreateNumber(i));
+	}
+	for (round = 0; k < n; round++) {
+		int before = k;
+
+		cJSON_ArrayForEach(x, nodes) {
+			const cJSON *idx = cJSON_GetArrayItem(x, round);
+
+			if (idx)
+				order[k++] = idx->valueint;
+		}
+		if (k == before)
+			break;
+	}
+	for (i = 0; k < n && i < n; i++) /* cannot happen; keeps every VM whatever */
+		order[k++] = i;
+	cJSON_Delete(nodes);
+}
 
 static void *worker(void *arg)
 {
@@ -100,7 +156,7 @@ static void *worker(void *arg)
 		int i;
 
 		pthread_mutex_lock(&p->lock);
-		i = p->next < p->n ? p->next++ : -1;
+		i = p->next < p->n ? p->order[p->next++] : -1;
 		pthread_mutex_unlock(&p->lock);
 		if (i < 0)
 			break;
@@ -171,10 +227,13 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	pool.n = n;
 	pthread_mutex_init(&pool.lock, NULL);
 	th = calloc((size_t)(workers > 0 ? workers : 1), sizeof(*th));
-	if (!th) {
+	pool.order = calloc((size_t)(n > 0 ? n : 1), sizeof(*pool.order));
+	if (!th || !pool.order) {
+		free(pool.order);
 		kerr_set(e, KERR_NOMEM, "out of memory");
 		goto out;
 	}
+	order_by_node(src, vms, n, pool.order);
 	for (i = 0; i < workers; i++)
 		if (pthread_create(&th[i], NULL, worker, &pool)) {
 			workers = i;
@@ -185,6 +244,7 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	for (i = 0; i < workers; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&pool.lock);
+	free(pool.order);
 	rc = 0;
 out:
 	free(th);
