@@ -34,6 +34,7 @@ static void finish(struct job *j, enum sync_result r)
 }
 
 static int refuse(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Say why the VM did not move (refused or failed) and what to do; returns -1. */
 static int refuse(struct job *j, const char *fmt, ...)
 {
 	va_list ap;
@@ -121,9 +122,6 @@ static int check_vmims(struct job *j, struct kclient *c, const char *ns, const c
 	cJSON_ArrayForEach(m, items) {
 		if (is_final(json_str(m, "status.phase", "")) || (j->adopted && ours(m, j->vm->migration_id)))
 			continue;
-		if (!j->adopted && ours(m, NULL)) {
-			/* an earlier run of ours, whose target VM is gone: adopt nothing, say what to delete */
-		}
 		rc = refuse(j, "an unfinished migration exists for it on the %s (VMIM %s/%s, phase %s): let it finish or delete it",
 			    side, ns, json_str(m, "metadata.name", "?"), json_str(m, "status.phase", "none"));
 		break;
