@@ -47,8 +47,10 @@ setup_file() {
 		--subnet 192.168.201.0/24 >/dev/null 2>&1
 	extra_vm fault01
 	extra_vm cancel01 4Gi # dirties faster than the link: never converges by itself
+	extra_vm detach01
+	extra_vm del01
 	for i in $(seq -w 1 10); do extra_vm "kill$i"; done
-	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 $(seq -f 'kill%02g' 1 10); do
+	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 detach01 del01 $(seq -f 'kill%02g' 1 10); do
 		wait_running source "$vm"
 	done
 }
@@ -183,6 +185,30 @@ ours_left() {
 	run kubectl --context target -n vms get vm cancel01
 	assert_failure
 	[ -z "$(kubectl --context source -n vms get vmim -l cclm.io/vm=cancel01 -o name)" ]
+}
+
+@test "migrate: --detach returns once the source VMIM exists; the same command again follows and finishes it" {
+	run migrate "${LAB[@]}" -n vms detach01 --detach
+	assert_success
+	assert_output --regexp "vms/detach01 +detached"
+	[ -n "$(kubectl --context source -n vms get vmim -l cclm.io/vm=detach01 -o name)" ]
+	run migrate "${LAB[@]}" -n vms detach01
+	assert_success
+	assert_output --regexp "vms/detach01 +(migrated|already-migrated)"
+	[ "$(jp target vmi/detach01 '{.status.phase}')" = Running ]
+	[ "$(jp source vm/detach01 '{.spec.runStrategy}')" = Halted ]
+}
+
+@test "migrate: --delete-source removes the halted source VM only after the target runs" {
+	run migrate "${LAB[@]}" -n vms del01 --delete-source
+	assert_success
+	assert_output --regexp "vms/del01 +migrated"
+	[ "$(jp target vmi/del01 '{.status.phase}')" = Running ]
+	run kubectl --context source -n vms get vm del01
+	assert_failure
+	run migrate "${LAB[@]}" -n vms del01
+	assert_success
+	assert_output --regexp "vms/del01 +already-migrated"
 }
 
 @test "migrate: killed (SIGKILL) at 10 fixed moments and run again, each VM ends migrated exactly once" {

@@ -20,6 +20,8 @@ import yaml  # noqa: E402
 from simlib import kubeapi  # noqa: E402
 
 CM = "/api/v1/namespaces/openshift-cnv/configmaps/"
+NETWORKS = "k8s.v1.cni.cncf.io/networks"
+NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status"
 KV = "/apis/kubevirt.io/v1/namespaces/openshift-cnv/kubevirts/kubevirt-kubevirt-hyperconverged"
 
 
@@ -129,6 +131,41 @@ class Sim:
     def vmim(self, cluster, ns, name):
         return self.c[cluster].get(path("virtualmachineinstancemigrations", ns, name))
 
+    def migration_ips(self, cluster):
+        """The migration0 addresses of a cluster's pods in openshift-cnv."""
+        out = set()
+        for p in self.c[cluster].get("/api/v1/namespaces/openshift-cnv/pods")["items"]:
+            if (p["metadata"].get("deletionTimestamp") or (p.get("status") or {}).get("phase") != "Running"):
+                continue
+            for att in json.loads((p["metadata"].get("annotations") or {}).get(NETWORK_STATUS) or "[]"):
+                if att.get("interface") == "migration0":
+                    out.update(att.get("ips") or [])
+        return out
+
+    def twin_target_addresses(self):
+        """Give every target migration address a twin on the source's segment
+        (a pod with a static address), so that a source handler dialing a
+        target handler always meets its own cluster's twin first: whereabouts
+        hands out the same low addresses on both sides, but pod restarts can
+        leave one of the target's without a source twin."""
+        src = self.c["source"]
+        wait_for(lambda: len(self.migration_ips("target")) >= 5 and len(self.migration_ips("source")) >= 5,
+                 timeout=180, what="migration addresses on both clusters")
+        for ip in sorted(self.migration_ips("target") - self.migration_ips("source")):
+            name = "twin-" + ip.replace(".", "-")
+            src.create("/apis/k8s.cni.cncf.io/v1/namespaces/openshift-cnv/network-attachment-definitions", {
+                "apiVersion": "k8s.cni.cncf.io/v1", "kind": "NetworkAttachmentDefinition",
+                "metadata": {"name": name},
+                "spec": {"config": json.dumps({"cniVersion": "0.3.1", "name": name, "type": "macvlan",
+                                               "master": "ens4.2001", "mode": "bridge",
+                                               "ipam": {"type": "static", "addresses": [{"address": ip + "/24"}]}})}})
+            src.create("/api/v1/namespaces/openshift-cnv/pods", {
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "annotations": {NETWORKS: name + "@migration0"}},
+                "spec": {"containers": [{"name": "c", "image": "registry.example/pause:1"}]}})
+        wait_for(lambda: self.migration_ips("target") <= self.migration_ips("source"), timeout=60,
+                 what="a source twin for every target migration address")
+
 
 class TestScenarios(unittest.TestCase):
     def test_routed_stalls_without_common_l2(self):
@@ -154,6 +191,7 @@ class TestScenarios(unittest.TestCase):
         reaches the peer (blocked); if only the handlers do, the split brain."""
         sim = Sim("overlapping-ipam")
         try:
+            sim.twin_target_addresses()
             ns = sim.manual_migration()
 
             def outcome():
