@@ -126,8 +126,8 @@ static void describe_shape(const struct nad_net *n, char *out, size_t len)
 	char net[20];
 
 	ipv4_format(n->subnet.addr, net, sizeof(net));
-	snprintf(out, len, "%s on %s%s, vlan %d, mtu %d, subnet %s/%d", n->type[0] ? n->type : "?",
-		 n->master[0] ? n->master : n->bridge, n->bridge[0] && n->master[0] ? "" : "", n->vlan, n->mtu, net,
+	snprintf(out, len, "%s on %s, vlan %d, mtu %d, subnet %s/%d", n->type[0] ? n->type : "?",
+		 n->master[0] ? n->master : n->bridge[0] ? n->bridge : "?", n->vlan, n->mtu, net,
 		 n->has_subnet ? n->subnet.prefix : 0);
 }
 
