@@ -27,18 +27,6 @@ setup() {
 
 enable() { "$PLUGIN_BIN_DIR/kubectl-cclm-enable" "$@"; }
 
-# mark: the number of requests logged so far (to count what follows)
-mark() { sleep 0.3; wc -l <"$SIM/requests.jsonl"; }
-
-# writes_since N: requests after line N that change something (not GET, and
-# not the access reviews, which only ask), made by cclm
-writes_since() {
-	sleep 0.3
-	tail -n +"$(($1 + 1))" "$SIM/requests.jsonl" | jq -s '[.[] | select(.userAgent | startswith("kubectl-cclm"))
-		| select(.method != "GET" and (.path | test("selfsubjectaccessreviews") | not))
-		| select(.path | test("dryRun=All") | not)] | length'
-}
-
 hco() { # CONTEXT JSONPATH
 	kubectl --context "$1" -n openshift-cnv get hyperconverged kubevirt-hyperconverged -o jsonpath="$2"
 }
@@ -98,7 +86,7 @@ check_enabled() {
 }
 
 @test "enable: bad options are usage errors (exit 2) and touch no cluster" {
-	n=$(mark)
+	n=$(requests_mark)
 	run enable "${LAB[@]}" --bridge br-2001
 	assert_failure 2
 	assert_output --partial "--nic and --bridge exclude each other"
@@ -118,18 +106,18 @@ check_enabled() {
 }
 
 @test "enable: a view-only user gets the missing permissions and nothing is written" {
-	n=$(mark)
+	n=$(requests_mark)
 	run enable --source source-viewer --target target-viewer --nic ens4 --vlan 2001 --subnet 192.168.201.0/24
 	assert_failure 1
 	assert_output --partial "not allowed to patch hyperconvergeds.hco.kubevirt.io"
 	assert_output --partial "not allowed to create network-attachment-definitions.k8s.cni.cncf.io"
 	assert_output --partial "preflight failed on both clusters: nothing was written"
-	[ "$(writes_since "$n")" -eq 0 ]
+	[ "$(cclm_writes_since "$n")" -eq 0 ]
 	[ "$(hco source '{.spec.featureGates.decentralizedLiveMigration}')" = false ]
 }
 
 @test "enable: --dry-run prints the writes, has the server check them, writes nothing" {
-	n=$(mark)
+	n=$(requests_mark)
 	run enable "${LAB[@]}" --dry-run
 	assert_success
 	assert_output --partial "PATCH hyperconvergeds/kubevirt-hyperconverged -n openshift-cnv (merge patch)"
@@ -137,7 +125,7 @@ check_enabled() {
 	assert_output --partial '\"range_start\":\"192.168.201.1\",\"range_end\":\"192.168.201.127\"'
 	assert_output --partial '\"range_start\":\"192.168.201.128\",\"range_end\":\"192.168.201.254\"'
 	assert_output --partial "feature_ocp_live_migration"
-	[ "$(writes_since "$n")" -eq 0 ]
+	[ "$(cclm_writes_since "$n" --real)" -eq 0 ]
 	logged '"method": ?"PATCH".*hyperconvergeds.*dryRun=All'
 	[ "$(hco source '{.spec.featureGates.decentralizedLiveMigration}')" = false ]
 	run kubectl --context target -n openshift-cnv get network-attachment-definitions livemigration-network
@@ -157,11 +145,11 @@ check_enabled() {
 }
 
 @test "enable: a second run writes nothing and says already enabled" {
-	n=$(mark)
+	n=$(requests_mark)
 	run enable "${LAB[@]}"
 	assert_success
 	assert_output --partial "already enabled"
-	[ "$(writes_since "$n")" -eq 0 ]
+	[ "$(cclm_writes_since "$n")" -eq 0 ]
 	run --separate-stderr enable "${LAB[@]}" -o json
 	assert_success
 	[ "$(jq -r .result <<<"$output")" = already-enabled ]
@@ -170,7 +158,7 @@ check_enabled() {
 	[ "$(jq -r .clusters.target.mtv.liveMigration <<<"$output")" = true ]
 	[ "$(jq -r '.clusters.source.handlers | length' <<<"$output")" -eq 3 ]
 	[ "$(jq -r .clusters.source.syncAddress <<<"$output")" != "" ]
-	[ "$(writes_since "$n")" -eq 0 ]
+	[ "$(cclm_writes_since "$n")" -eq 0 ]
 }
 
 @test "enable: tuning converges through 503s and 429s from the API servers" {
@@ -196,11 +184,11 @@ check_enabled() {
 }
 
 @test "enable: options that contradict the NAD in place are refused without --replace-nad" {
-	n=$(mark)
+	n=$(requests_mark)
 	run enable --source source --target target --nic ens4 --vlan 2001 --subnet 192.168.201.0/24 --mtu 9000
 	assert_failure 1
 	assert_output --partial "not what the options ask: --replace-nad rewrites it"
-	[ "$(writes_since "$n")" -eq 0 ]
+	[ "$(cclm_writes_since "$n")" -eq 0 ]
 }
 
 @test "enable: --disable turns the gate off and the sync controller goes; enable brings it back" {
@@ -245,24 +233,24 @@ check_enabled() {
 
 @test "enable: version-skew is refused with both versions named, and nothing is written" {
 	private_sim_start skew version-skew
-	n=$(mark)
+	n=$(requests_mark)
 	run enable "${LAB[@]}"
 	private_sim_stop skew
 	assert_failure 1
 	assert_output --partial "OpenShift 4.20.3 here and 4.21.2 on the target cluster"
 	assert_output --partial "different minor versions cannot sync"
-	[ "$(writes_since "$n")" -eq 0 ]
+	[ "$(cclm_writes_since "$n")" -eq 0 ]
 }
 
 @test "enable: overlapping-ipam's NADs are reported as overlapping; --replace-nad splits the pools" {
 	private_sim_start overlap overlapping-ipam
-	n=$(mark)
+	n=$(requests_mark)
 	run enable --source source --target target
 	if [ "$status" -ne 1 ]; then private_sim_stop overlap; fi
 	assert_failure 1
 	assert_output --partial "address pools overlap"
 	assert_output --partial "share 192.168.201.1"
-	[ "$(writes_since "$n")" -eq 0 ]
+	[ "$(cclm_writes_since "$n")" -eq 0 ]
 	run enable --source source --target target --replace-nad
 	status_replace=$status out_replace=$output
 	(check_enabled source 192.168.201.1 192.168.201.127 && check_enabled target 192.168.201.128 192.168.201.254) >"$SIM/check" 2>&1
@@ -286,9 +274,9 @@ check_enabled() {
 
 @test "enable: no-mtv enables without MTV, and --mtv yes refuses it" {
 	private_sim_start nomtv no-mtv
-	n=$(mark)
+	n=$(requests_mark)
 	run enable "${LAB[@]}" --mtv yes
-	st_yes=$status out_yes=$output w=$(writes_since "$n")
+	st_yes=$status out_yes=$output w=$(cclm_writes_since "$n")
 	run enable "${LAB[@]}"
 	st=$status
 	private_sim_stop nomtv

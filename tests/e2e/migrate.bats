@@ -65,14 +65,6 @@ setup() {
 
 migrate() { "$PLUGIN_BIN_DIR/kubectl-cclm-migrate" "$@"; }
 
-mark() { sleep 0.3; wc -l <"$SIM/requests.jsonl"; }
-
-writes_since() {
-	sleep 0.3
-	tail -n +"$(($1 + 1))" "$SIM/requests.jsonl" | jq -s '[.[] | select(.userAgent | startswith("kubectl-cclm"))
-		| select(.method != "GET" and (.path | test("selfsubjectaccessreviews") | not))] | length'
-}
-
 jp() { kubectl --context "$1" -n "${4:-vms}" get "$2" -o jsonpath="$3"; }
 
 # ours_left CONTEXT: objects with cclm's migration label in vms
@@ -87,7 +79,7 @@ ours_left() {
 }
 
 @test "migrate: --dry-run refuses what cannot move, with the reason, and creates nothing" {
-	n=$(mark)
+	n=$(requests_mark)
 	run migrate "${LAB[@]}" -n vms app01 legacy01 bridge01 shared01 db01 --dry-run
 	assert_failure 1
 	assert_output --regexp "vms/app01 +planned"
@@ -95,7 +87,7 @@ ours_left() {
 	assert_output --regexp "vms/bridge01 +refused .*InterfaceNotLiveMigratable"
 	assert_output --regexp "vms/shared01 +refused .*StorageLiveMigratable is False"
 	assert_output --regexp "vms/db01 +refused .*VirtualMachineClusterInstancetype 'u1.medium' does not exist on the target"
-	[ "$(writes_since "$n")" -eq 0 ]
+	[ "$(cclm_writes_since "$n")" -eq 0 ]
 	run kubectl --context target get namespace vms
 	assert_failure
 }
@@ -132,11 +124,11 @@ ours_left() {
 }
 
 @test "migrate: running it again finds them migrated and writes nothing" {
-	n=$(mark)
+	n=$(requests_mark)
 	run migrate "${LAB[@]}" -n vms app01 legacy01
 	assert_success
 	assert_output --regexp "vms/app01 +already-migrated"
-	[ "$(writes_since "$n")" -eq 0 ]
+	[ "$(cclm_writes_since "$n")" -eq 0 ]
 }
 
 @test "migrate: a VM that cannot move is refused and nothing is created for it" {

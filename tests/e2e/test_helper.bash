@@ -80,3 +80,19 @@ private_sim_use() {
 	export SIM=$BATS_FILE_TMPDIR/$1 KUBESIM_DIR=$BATS_FILE_TMPDIR/$1 KUBECONFIG=$BATS_FILE_TMPDIR/$1/kubeconfig \
 		KUBECACHEDIR=$BATS_FILE_TMPDIR/$1/kubectl-cache
 }
+
+# requests_mark: how many requests the test clusters have logged so far.
+requests_mark() { sleep 0.3; wc -l <"$KUBESIM_DIR/requests.jsonl"; }
+
+# cclm_writes_since N [--real]: how many requests cclm made after line N
+# that change something: not GET and not an access review (which only asks).
+# With --real, requests sent with dryRun=All do not count either.
+cclm_writes_since() {
+	local dry=true
+	[ "${2:-}" = --real ] && dry=false
+	sleep 0.3
+	tail -n +"$(($1 + 1))" "$KUBESIM_DIR/requests.jsonl" | jq -s --argjson dry "$dry" '[.[]
+		| select(.userAgent | startswith("kubectl-cclm"))
+		| select(.method != "GET" and (.path | test("selfsubjectaccessreviews") | not))
+		| select($dry or (.path | test("dryRun=All") | not))] | length'
+}
