@@ -17,6 +17,14 @@ long long sync_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double sync_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 bool job_cancelled(const struct job *j)
 {
 	return j->run->o->cancel && *j->run->o->cancel;

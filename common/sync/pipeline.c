@@ -11,20 +11,13 @@
 #include "engine.h"
 #include "json.h"
 
-static double wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void finish(struct job *j, enum sync_result r)
 {
 	struct kclient_stats a, b;
 
 	j->vm->result = r;
-	j->vm->ended = wall();
+	j->vm->ended = sync_wall();
 	if ((r == SYNC_REFUSED || r == SYNC_PLANNED) && !j->adopted)
 		j->vm->migration_id[0] = '\0'; /* nothing carries it */
 	kclient_stats(j->src, &a);
@@ -153,12 +146,11 @@ static int check_copy(struct job *j, const struct kres *res, const char *name, s
 	return rc;
 }
 
-static int check_cluster_matcher(struct job *j, const char *kind, const char *name, bool pref, struct kerr *e)
+static int check_cluster_matcher(struct job *j, const char *name, bool pref, struct kerr *e)
 {
 	const struct kres *r = pref ? &KRES_VM_CLUSTER_PREFERENCE : &KRES_VM_CLUSTER_INSTANCETYPE;
 	cJSON *o = NULL;
 
-	(void)kind;
 	if (kclient_get(j->tgt, r, NULL, name, &o, e)) {
 		if (kerr_is_http(e, 404))
 			return refuse(j, "%s '%s' does not exist on the target: create it there first (cluster-wide objects are not copied)",
@@ -344,11 +336,11 @@ static int preflight(struct job *j, struct kerr *e)
 		if (check_copy(j, &KRES_CONFIGMAP, x->valuestring, e))
 			return -1;
 	if (j->deps.it_name[0] && (j->deps.it_namespaced ? check_copy(j, &KRES_VM_INSTANCETYPE, j->deps.it_name, e) :
-							   check_cluster_matcher(j, j->deps.it_kind, j->deps.it_name, false, e)))
+							   check_cluster_matcher(j, j->deps.it_name, false, e)))
 		return -1;
 	if (j->deps.pref_name[0] &&
 	    (j->deps.pref_namespaced ? check_copy(j, &KRES_VM_PREFERENCE, j->deps.pref_name, e) :
-				       check_cluster_matcher(j, j->deps.pref_kind, j->deps.pref_name, true, e)))
+				       check_cluster_matcher(j, j->deps.pref_name, true, e)))
 		return -1;
 	cJSON_ArrayForEach(x, j->deps.dvs)
 		if (check_disk(j, x->valuestring, true, e))
@@ -749,7 +741,7 @@ void pipeline_run(struct job *j)
 	cJSON *m = NULL;
 	int rc;
 
-	j->vm->started = wall();
+	j->vm->started = sync_wall();
 	if (!j->vm->target_ns[0])
 		snprintf(j->vm->target_ns, sizeof(j->vm->target_ns), "%s", o->target_ns ? o->target_ns : j->vm->ns);
 	j->nets = cJSON_CreateObject();

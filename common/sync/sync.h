@@ -108,6 +108,9 @@ struct sync_opts {
 int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sync_vm *vms, int n,
 		 const struct sync_opts *o, struct kerr *e);
 
+/* The wall clock (CLOCK_REALTIME) in seconds, as in struct sync_vm. */
+double sync_wall(void);
+
 /* "migrated", "refused", ... for messages and JSON. */
 const char *sync_result_name(enum sync_result r);
 

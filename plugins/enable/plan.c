@@ -411,11 +411,6 @@ static void plan_network(struct side *src, struct side *tgt, const struct enable
 
 /* --- HCO / KubeVirt, MTV ------------------------------------------------- */
 
-struct tuning {
-	const char *field;
-	int type; /* 0 string, 1 number, 2 bool */
-};
-
 static void want_field(cJSON *patch, const cJSON *have, const char *field, cJSON *want)
 {
 	const cJSON *h = json_get(have, field);

@@ -67,14 +67,6 @@ struct printer {
 	double t0;
 };
 
-static double wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static const char *kind_name(enum sync_event_kind k)
 {
 	switch (k) {
@@ -95,7 +87,7 @@ static const char *kind_name(enum sync_event_kind k)
 static void print_event(void *ctx, const struct sync_event *ev)
 {
 	struct printer *p = ctx;
-	double t = wall() - p->t0;
+	double t = sync_wall() - p->t0;
 
 	if (p->json) {
 		cJSON *o2 = cJSON_CreateObject();
@@ -244,7 +236,7 @@ static int run_migrate(struct cclm_ctx *ctx, int argc, char **argv)
 	struct sync_vm *vms = NULL;
 	int n = 0, i, rc = CCLM_EXIT_OK;
 	const char *ns = ctx->kflags.namespace ? ctx->kflags.namespace : ctx->source.cfg.namespace;
-	struct printer pr = { ctx->output && !strcmp(ctx->output, "json"), ctx->tty, wall() };
+	struct printer pr = { ctx->output && !strcmp(ctx->output, "json"), ctx->tty, sync_wall() };
 	struct kclient_opts copts = { .verbosity = (int)ctx->verbosity };
 	struct sync_opts so = { 0 };
 	struct sigaction sa;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "fixture.h"
+#include "json.h"
 
 static char root[256];
 static char tdir[300];
@@ -117,4 +118,15 @@ void fx_kube_env(void)
 	unsetenv("KUBERNETES_SERVICE_PORT");
 	unsetenv("POD_NAMESPACE");
 	setenv("CCLM_SERVICEACCOUNT_DIR", fx_path("no-sa"), 1);
+}
+
+cJSON *fx_json(const char *text)
+{
+	struct kerr e = KERR_INIT;
+	cJSON *j = json_parse(text, strlen(text), "test", &e);
+
+	if (!j)
+		fail_msg("json_parse: %s", e.msg);
+	assert_int_equal(e.kind, KERR_NONE);
+	return j;
 }

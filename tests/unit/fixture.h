@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+#include <cjson/cJSON.h>
+
 /* Make the run's folder $TMPDIR/cclm-NAME-XXXXXX; 0 or -1 (group setup). */
 int fx_open_root(const char *name);
 /* Remove it and everything in it (group teardown). */
@@ -27,6 +29,9 @@ char *fx_slurp(const char *rel);
 /* A kubeconfig-free environment for this test: HOME in its folder, no
  * KUBECONFIG, no in-cluster or exec variables, no service-account folder. */
 void fx_kube_env(void);
+
+/* JSON text parsed, or the test fails; cJSON_Delete() it. */
+cJSON *fx_json(const char *text);
 
 /* Fail unless the struct kerr's message contains s. */
 #define assert_msg_has(e, s)                                                                        \

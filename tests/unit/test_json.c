@@ -10,18 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "json.h"
-
-static cJSON *parse_ok(const char *text)
-{
-	struct kerr e = KERR_INIT;
-	cJSON *j = json_parse(text, strlen(text), "test", &e);
-
-	if (!j)
-		fail_msg("json_parse: %s", e.msg);
-	assert_int_equal(e.kind, KERR_NONE);
-	return j;
-}
 
 /* Parse must fail; returns the message's "near byte N" offset. */
 static long parse_fails(const char *text, size_t len)
@@ -67,7 +57,7 @@ static const char sample[] =
 
 static void test_get_paths(void **state)
 {
-	cJSON *j = parse_ok(sample);
+	cJSON *j = fx_json(sample);
 
 	(void)state;
 	assert_string_equal(json_str(j, "metadata.name", NULL), "web");
@@ -91,7 +81,7 @@ static void test_get_paths(void **state)
 
 static void test_get_dotted_names(void **state)
 {
-	cJSON *j = parse_ok(sample);
+	cJSON *j = fx_json(sample);
 	cJSON *labels;
 
 	(void)state;
@@ -107,7 +97,7 @@ static void test_get_dotted_names(void **state)
 
 static void test_str_defaults(void **state)
 {
-	cJSON *j = parse_ok(sample);
+	cJSON *j = fx_json(sample);
 
 	(void)state;
 	assert_string_equal(json_str(j, "spec.replicas", "def"), "def");
@@ -120,7 +110,7 @@ static void test_str_defaults(void **state)
 
 static void test_int(void **state)
 {
-	cJSON *j = parse_ok("{\"n\":42,\"neg\":-7,\"f\":1.5,\"s\":\"123\",\"sneg\":\"-9\","
+	cJSON *j = fx_json("{\"n\":42,\"neg\":-7,\"f\":1.5,\"s\":\"123\",\"sneg\":\"-9\","
 			    "\"splus\":\"+5\",\"bad\":\"12x\",\"ws\":\" 12\",\"empty\":\"\","
 			    "\"word\":\"abc\",\"big\":1e30,\"bigs\":\"99999999999999999999\","
 			    "\"b\":true,\"zero\":0,\"max\":9007199254740992,\"o\":{}}");
@@ -148,7 +138,7 @@ static void test_int(void **state)
 
 static void test_bool(void **state)
 {
-	cJSON *j = parse_ok("{\"t\":true,\"f\":false,\"s\":\"true\",\"n\":1,\"z\":null}");
+	cJSON *j = fx_json("{\"t\":true,\"f\":false,\"s\":\"true\",\"n\":1,\"z\":null}");
 
 	(void)state;
 	assert_true(json_bool(j, "t", false));
@@ -179,7 +169,7 @@ static void test_set_creates(void **state)
 
 static void test_set_replaces(void **state)
 {
-	cJSON *j = parse_ok("{\"a\":{\"b\":1,\"c\":2},\"d\":[1,2,3]}");
+	cJSON *j = fx_json("{\"a\":{\"b\":1,\"c\":2},\"d\":[1,2,3]}");
 
 	(void)state;
 	assert_int_equal(json_set(j, "a.b", cJSON_CreateString("one")), 0);
@@ -197,7 +187,7 @@ static void test_set_replaces(void **state)
 
 static void test_set_named_item(void **state)
 {
-	cJSON *j = parse_ok("{\"src\":{\"k\":1},\"dst\":{}}");
+	cJSON *j = fx_json("{\"src\":{\"k\":1},\"dst\":{}}");
 	cJSON *moved = cJSON_DetachItemFromObjectCaseSensitive(j, "src");
 
 	(void)state;
@@ -209,7 +199,7 @@ static void test_set_named_item(void **state)
 
 static void test_set_dotted_existing(void **state)
 {
-	cJSON *j = parse_ok(sample);
+	cJSON *j = fx_json(sample);
 
 	(void)state;
 	assert_int_equal(json_set_str(j, "metadata.labels.app.kubernetes.io/name", "api"), 0);
@@ -221,7 +211,7 @@ static void test_set_dotted_existing(void **state)
 
 static void test_set_fails(void **state)
 {
-	cJSON *j = parse_ok("{\"s\":\"str\",\"arr\":[1]}");
+	cJSON *j = fx_json("{\"s\":\"str\",\"arr\":[1]}");
 	cJSON *arr = cJSON_CreateArray();
 
 	(void)state;
@@ -244,7 +234,7 @@ static void test_set_fails(void **state)
 
 static void test_parse_ok(void **state)
 {
-	cJSON *j = parse_ok(" \n\t{\"a\": [1, 2.5, -3e2, true, false, null, \"\\u00e9\\ud83d\\ude00\"]}\r\n ");
+	cJSON *j = fx_json(" \n\t{\"a\": [1, 2.5, -3e2, true, false, null, \"\\u00e9\\ud83d\\ude00\"]}\r\n ");
 
 	(void)state;
 	assert_int_equal(cJSON_GetArraySize(json_get(j, "a")), 7);
@@ -357,17 +347,17 @@ static void test_parse_deep(void **state)
 	cJSON *j, *again;
 
 	(void)state;
-	j = parse_ok(arrays);
+	j = fx_json(arrays);
 	out = write_str(j, 2, true);
-	again = parse_ok(out);
+	again = fx_json(out);
 	assert_true(cJSON_Compare(j, again, 1));
 	cJSON_Delete(again);
 	cJSON_Delete(j);
 	free(out);
 	/* (cJSON_Compare is exponential on nested objects: compare text) */
-	j = parse_ok(objects);
+	j = fx_json(objects);
 	out = write_str(j, 4, false);
-	again = parse_ok(out);
+	again = fx_json(out);
 	out2 = write_str(again, 0, false);
 	assert_string_equal(out2, objects);
 	cJSON_Delete(again);
@@ -400,7 +390,7 @@ static void test_parse_large(void **state)
 	assert_string_equal(json_str(j, "99999.name", NULL), "pod-99999");
 	out = write_str(j, 0, false);
 	assert_string_equal(out, b.s);
-	again = parse_ok(out);
+	again = fx_json(out);
 	assert_true(cJSON_Compare(j, again, 1));
 	cJSON_Delete(again);
 	cJSON_Delete(j);
@@ -412,7 +402,7 @@ static void test_parse_large(void **state)
 
 static void test_write_compact(void **state)
 {
-	cJSON *j = parse_ok("{ \"a\" : [ 1 , { \"b\" : null } ] , \"c\" : { } , \"d\" : [ ] , \"e\":\"\" }");
+	cJSON *j = fx_json("{ \"a\" : [ 1 , { \"b\" : null } ] , \"c\" : { } , \"d\" : [ ] , \"e\":\"\" }");
 
 	(void)state;
 	assert_writes(j, 0, false, "{\"a\":[1,{\"b\":null}],\"c\":{},\"d\":[],\"e\":\"\"}");
@@ -421,7 +411,7 @@ static void test_write_compact(void **state)
 
 static void test_write_indent(void **state)
 {
-	cJSON *j = parse_ok("{\"a\":[1,{\"b\":null}],\"c\":{},\"d\":[],\"e\":true}");
+	cJSON *j = fx_json("{\"a\":[1,{\"b\":null}],\"c\":{},\"d\":[],\"e\":true}");
 
 	(void)state;
 	assert_writes(j, 4, false,
@@ -443,7 +433,7 @@ static void test_write_indent(void **state)
 
 static void test_write_wide_indent(void **state)
 {
-	cJSON *j = parse_ok("[[[1]]]");
+	cJSON *j = fx_json("[[[1]]]");
 	char want[125], *s;
 
 	(void)state;
@@ -459,7 +449,7 @@ static void test_write_wide_indent(void **state)
 
 static void test_write_sorted(void **state)
 {
-	cJSON *j = parse_ok("{\"b\":1,\"a\":{\"z\":1,\"y\":2,\"Z\":3},\"c\":[{\"k2\":1,\"k1\":2}],\"B\":0}");
+	cJSON *j = fx_json("{\"b\":1,\"a\":{\"z\":1,\"y\":2,\"Z\":3},\"c\":[{\"k2\":1,\"k1\":2}],\"B\":0}");
 
 	(void)state;
 	assert_writes(j, 0, true, "{\"B\":0,\"a\":{\"Z\":3,\"y\":2,\"z\":1},\"b\":1,\"c\":[{\"k1\":2,\"k2\":1}]}");
@@ -536,11 +526,11 @@ static void test_write_roundtrip(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-		cJSON *j = parse_ok(docs[i]);
+		cJSON *j = fx_json(docs[i]);
 
 		for (indent = 0; indent <= 4; indent += 2) {
 			char *s = write_str(j, indent, indent == 2);
-			cJSON *back = parse_ok(s);
+			cJSON *back = fx_json(s);
 
 			assert_true(cJSON_Compare(j, back, 1));
 			cJSON_Delete(back);
@@ -553,7 +543,7 @@ static void test_write_roundtrip(void **state)
 static void test_write_appends(void **state)
 {
 	struct buf b = BUF_INIT;
-	cJSON *j = parse_ok("[1]");
+	cJSON *j = fx_json("[1]");
 
 	(void)state;
 	assert_int_equal(buf_addstr(&b, "x="), 0);
@@ -567,7 +557,7 @@ static void test_write_cap(void **state)
 {
 	struct buf b;
 	struct kerr e = KERR_INIT;
-	cJSON *j = parse_ok("{\"aaaaaaaaaa\":\"bbbbbbbbbbbbbbbbbbbb\",\"c\":[1,2,3,4,5,6,7,8,9]}");
+	cJSON *j = fx_json("{\"aaaaaaaaaa\":\"bbbbbbbbbbbbbbbbbbbb\",\"c\":[1,2,3,4,5,6,7,8,9]}");
 
 	(void)state;
 	buf_init(&b, 20);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "fixture.h"
 #include "json.h"
 
 /* The lab's app01 (tests/sim/scenarios/lab-vms.yaml) as the API server
@@ -73,17 +74,6 @@ static const char app01_pvc[] =
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static cJSON *parse_ok(const char *text)
-{
-	struct kerr e = KERR_INIT;
-	cJSON *j = json_parse(text, strlen(text), "test", &e);
-
-	if (!j)
-		fail_msg("json_parse: %s", e.msg);
-	assert_int_equal(e.kind, KERR_NONE);
-	return j;
-}
-
 /* Compact, sorted text of j; free() it. */
 static char *to_text(const cJSON *j)
 {
@@ -102,7 +92,7 @@ static char *to_text(const cJSON *j)
 /* got must equal the JSON text want (member order aside). */
 static void assert_json(const cJSON *got, const char *want)
 {
-	cJSON *w = parse_ok(want);
+	cJSON *w = fx_json(want);
 	char *g, *ws;
 
 	if (got && cJSON_Compare(got, w, 1)) {
@@ -147,7 +137,7 @@ static void assert_no_server_fields(const cJSON *obj)
 static void deps_ok(const char *vm_text, struct vm_deps *d)
 {
 	struct kerr e = KERR_INIT;
-	cJSON *vm = parse_ok(vm_text);
+	cJSON *vm = fx_json(vm_text);
 
 	if (vm_deps_read(vm, d, &e))
 		fail_msg("vm_deps_read: %s", e.msg);
@@ -158,8 +148,8 @@ static void deps_ok(const char *vm_text, struct vm_deps *d)
 /* The target VM of vm_text, with vmi_text (may be NULL) and nets_text (may be NULL). */
 static cJSON *target_of(const char *vm_text, const char *vmi_text, const char *nets_text)
 {
-	cJSON *vm = parse_ok(vm_text), *vmi = vmi_text ? parse_ok(vmi_text) : NULL;
-	cJSON *nets = nets_text ? parse_ok(nets_text) : NULL, *before = cJSON_Duplicate(vm, 1), *t;
+	cJSON *vm = fx_json(vm_text), *vmi = vmi_text ? fx_json(vmi_text) : NULL;
+	cJSON *nets = nets_text ? fx_json(nets_text) : NULL, *before = cJSON_Duplicate(vm, 1), *t;
 
 	t = vmspec_target_vm(vm, vmi, "vms-target", "m-1", "https://source:6443", nets);
 	assert_non_null(t);
@@ -323,7 +313,7 @@ static void test_deps_nothing(void **state)
 
 static void assert_strategy(const char *vm_text, const char *want)
 {
-	cJSON *vm = parse_ok(vm_text);
+	cJSON *vm = fx_json(vm_text);
 
 	assert_string_equal(vmspec_run_strategy(vm), want);
 	cJSON_Delete(vm);
@@ -436,7 +426,7 @@ static void test_target_vm_run_strategy(void **state)
 
 static void test_target_vm_minimal(void **state)
 {
-	cJSON *vm = parse_ok("{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\","
+	cJSON *vm = fx_json("{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":\"VirtualMachine\","
 			     "\"metadata\":{\"name\":\"bare\",\"namespace\":\"vms\"}}");
 	cJSON *t;
 
@@ -586,7 +576,7 @@ static const char instancetype_src[] =
 
 static cJSON *copy_of(const char *text, const char *id, const char *vm)
 {
-	cJSON *src = parse_ok(text), *before = cJSON_Duplicate(src, 1), *c;
+	cJSON *src = fx_json(text), *before = cJSON_Duplicate(src, 1), *c;
 
 	c = vmspec_copy(src, "vms-target", id, vm);
 	assert_non_null(c);
@@ -668,7 +658,7 @@ static void test_copy_without_id(void **state)
 
 static bool same(const char *a_text, const char *b_text)
 {
-	cJSON *a = parse_ok(a_text), *b = parse_ok(b_text);
+	cJSON *a = fx_json(a_text), *b = fx_json(b_text);
 	bool ab = vmspec_same_content(a, b), ba = vmspec_same_content(b, a);
 
 	/* symmetric */
@@ -725,7 +715,7 @@ static void test_same_content_spec(void **state)
 
 static cJSON *disk_of(const char *src_text, bool dv, const char *sc, const char *access, const char *mode)
 {
-	cJSON *src = src_text ? parse_ok(src_text) : NULL, *d;
+	cJSON *src = src_text ? fx_json(src_text) : NULL, *d;
 
 	d = vmspec_blank_disk("app01-root", "vms-target", src, dv, sc, access, mode, "m-1", "app01");
 	assert_non_null(d);
@@ -846,7 +836,7 @@ static void test_blank_disk_defaults(void **state)
 
 static void test_label(void **state)
 {
-	cJSON *o = parse_ok("{\"metadata\":{\"name\":\"x\",\"labels\":{\"app\":\"a\",\"cclm.io/role\":\"old\","
+	cJSON *o = fx_json("{\"metadata\":{\"name\":\"x\",\"labels\":{\"app\":\"a\",\"cclm.io/role\":\"old\","
 			    "\"cclm.io/migration-id\":\"m-0\"}}}");
 
 	(void)state;
@@ -856,11 +846,11 @@ static void test_label(void **state)
 		    "\"app.kubernetes.io/managed-by\":\"cclm\"}");
 	cJSON_Delete(o);
 	/* no metadata, or labels that are not an object */
-	o = parse_ok("{}");
+	o = fx_json("{}");
 	vmspec_label(o, "m-1", "app01", "vmim-source");
 	assert_ours(o, "m-1", "app01", "vmim-source");
 	cJSON_Delete(o);
-	o = parse_ok("{\"metadata\":{\"name\":\"y\",\"labels\":null}}");
+	o = fx_json("{\"metadata\":{\"name\":\"y\",\"labels\":null}}");
 	vmspec_label(o, "m-1", "app01", "vmim-target");
 	assert_ours(o, "m-1", "app01", "vmim-target");
 	assert_string_equal(json_str(o, "metadata.name", ""), "y");
