@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "json.h"
@@ -49,7 +50,9 @@ static bool bundle_has(const char *have, const char *want)
 	return all;
 }
 
-static int read_bundle(struct kclient *c, const char *ns, const char *name, char **out, struct kerr *e)
+/* The ca-bundle of ConfigMap ns/name; its resourceVersion into rv (may be NULL). */
+static int read_bundle_rv(struct kclient *c, const char *ns, const char *name, char **out, char *rv, size_t nrv,
+			  struct kerr *e)
 {
 	cJSON *cm = NULL;
 
@@ -59,8 +62,15 @@ static int read_bundle(struct kclient *c, const char *ns, const char *name, char
 		return -1;
 	}
 	*out = strdup(json_str(cm, "data.ca-bundle", ""));
+	if (rv)
+		snprintf(rv, nrv, "%s", json_str(cm, "metadata.resourceVersion", ""));
 	cJSON_Delete(cm);
 	return *out ? 0 : kerr_set(e, KERR_NOMEM, "out of memory");
+}
+
+static int read_bundle(struct kclient *c, const char *ns, const char *name, char **out, struct kerr *e)
+{
+	return read_bundle_rv(c, ns, name, out, NULL, 0, e);
 }
 
 struct has_ctx {
@@ -75,16 +85,20 @@ static int ca_has(void *ctx, const cJSON *cm, struct kerr *e)
 	return cm && bundle_has(json_str(cm, "data.ca-bundle", ""), h->want);
 }
 
-/* from's kubevirt-ca into to's kubevirt-external-ca (unless to trusts it already). */
-static int push(struct kclient *from, const char *from_ns, struct kclient *to, const char *to_ns, bool *sent,
-		char **bundle, struct kerr *e)
+/* from's kubevirt-ca into to's kubevirt-external-ca (unless to trusts it
+ * already). The patch carries the resourceVersion it was read at, so a
+ * concurrent writer's CA is never lost: on 409 Conflict it reads again. */
+static int push_once(struct kclient *from, const char *from_ns, struct kclient *to, const char *to_ns, bool *sent,
+		     char **bundle, struct kerr *e)
 {
-	char *have = NULL, *ext = NULL;
+	char *have = NULL, *ext = NULL, rv[64];
 	cJSON *patch;
 	struct buf b = BUF_INIT;
 	int rc = -1;
 
 	*sent = false;
+	free(*bundle);
+	*bundle = NULL;
 	if (read_bundle(from, from_ns, "kubevirt-ca", bundle, e) || read_bundle(to, to_ns, "kubevirt-ca", &have, e))
 		goto out;
 	if (!strstr(*bundle, BEGIN_CERT)) {
@@ -95,7 +109,7 @@ static int push(struct kclient *from, const char *from_ns, struct kclient *to, c
 		rc = 0;
 		goto out;
 	}
-	if (read_bundle(to, to_ns, "kubevirt-external-ca", &ext, e))
+	if (read_bundle_rv(to, to_ns, "kubevirt-external-ca", &ext, rv, sizeof(rv), e))
 		goto out;
 	buf_addstr(&b, ext);
 	if (!bundle_has(ext, *bundle)) {
@@ -104,6 +118,8 @@ static int push(struct kclient *from, const char *from_ns, struct kclient *to, c
 		buf_addstr(&b, *bundle);
 	}
 	patch = cJSON_CreateObject();
+	if (rv[0])
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(patch, "metadata"), "resourceVersion", rv);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(patch, "data"), "ca-bundle", b.s);
 	rc = kclient_patch(to, &KRES_CONFIGMAP, to_ns, "kubevirt-external-ca", NULL, KPATCH_MERGE, patch, NULL, NULL, e);
 	cJSON_Delete(patch);
@@ -115,6 +131,32 @@ out:
 	free(ext);
 	buf_release(&b);
 	return rc;
+}
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* push_once, again on a conflict or a transient error (up to 6 tries). */
+static int push(struct kclient *from, const char *from_ns, struct kclient *to, const char *to_ns, bool *sent,
+		char **bundle, struct kerr *e)
+{
+	long wait = 250;
+	int attempt;
+
+	for (attempt = 0;; attempt++) {
+		kerr_clear(e);
+		if (!push_once(from, from_ns, to, to_ns, sent, bundle, e))
+			return 0;
+		if (attempt == 5 || !(kerr_is_http(e, 409) || kerr_is_transient(e)))
+			return -1;
+		pause_ms(kerr_is_http(e, 409) ? 50 : wait);
+		if (wait < 4000)
+			wait *= 2;
+	}
 }
 
 int ca_exchange(struct kclient *src, struct kclient *tgt, const char *src_ns, const char *tgt_ns,

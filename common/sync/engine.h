@@ -106,6 +106,9 @@ struct job {
 	struct promq **metrics;        /* the worker's querier of the source (opened on first use) */
 	void (*tick)(struct job *j);   /* called by wait_object about once a second, may be NULL */
 	long long last_sample;         /* ms, of the last metrics read */
+	bool sending;                  /* admitted by the send gate, not released */
+	long long admitted_ms;         /* when, until its transfer began; 0 = not waiting for that */
+	long requests0;                /* the clients' request count when this job began */
 };
 
 long long sync_now_ms(void);
@@ -151,6 +154,59 @@ void rollback(struct job *j);
  * (a killed run), found by cclm.io/vm. */
 void rollback_stale(struct job *j);
 
+/* --- sched.c ---------------------------------------------------------------- */
+
+/*
+ * The send gate. Workers prepare VMs (copies, disks, receiver) ahead of the
+ * transfers; before its target VMIM a pipeline asks sched_admit(). A new
+ * one is admitted when fewer than `senders` are, its source node has fewer
+ * than `per_node`, and no running transfer would stop converging: when the
+ * link is shared equally, one more transfer cuts each share to n/(n+1), so
+ * a transfer whose guest dirties memory at half or more of that share holds
+ * the others back until it is done — unless it will be done within `lead`
+ * (how long an admitted migration takes to start transferring, learnt as
+ * they go). Transfers at bandwidthPerMigration are not link-bound and hold
+ * nothing back. Without metrics the gate only counts.
+ */
+struct sched_limits {
+	int senders;           /* transfers at once (the parallel limit) */
+	int per_node;          /* the source's parallelOutboundMigrationsPerNode */
+	double cap;            /* the source's bandwidthPerMigration, bytes/s; 0 = none */
+	bool metrics;          /* the source's metrics can be read */
+	double lead;           /* seconds from admission to transferring; 0 = not known yet */
+};
+
+struct sched_view {
+	char name[254], node[254];
+	double transfer_rate, dirty_rate; /* bytes/s; < 0 or 0 = no sample yet */
+	double remaining;                 /* bytes; < 0 = not known */
+};
+
+/* The decision alone (pure; for the tests): may a VM on `node` start now,
+ * with active[0..n-1] running? When not, `why` says what it waits for. */
+bool sched_may_send(const struct sched_view *active, int n, const char *node, const struct sched_limits *l,
+		    char *why, size_t nwhy);
+
+struct sched {
+	struct sched_limits limits;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	const struct sync_vm **active; /* borrowed; `cap` slots */
+	int nactive, cap;
+};
+
+/* For a run of `vms` VMs; -1 on ENOMEM. */
+int sched_init(struct sched *s, const struct sched_limits *l, int vms);
+void sched_destroy(struct sched *s);
+/* Block until j may send: 0 admitted, 1 j's deadline passed, 2 cancelled,
+ * -1 out of memory. Waits in 100 ms steps (the samples change). `now`
+ * takes a place without asking (a transfer already under way, resumed). */
+int sched_admit(struct sched *s, struct job *j, bool now);
+/* j's transfer began (its VMIM is Running): learn the lead time. */
+void sched_started(struct sched *s, struct job *j);
+/* j's transfer is over (its target VMIM is final, or it failed). */
+void sched_release(struct sched *s, struct job *j);
+
 /* --- run.c ------------------------------------------------------------------ */
 
 struct run {
@@ -162,6 +218,7 @@ struct run {
 	cJSON *tgt_classes;            /* the target's StorageClass names */
 	pthread_mutex_t lock;          /* events, and the fields below */
 	bool metrics_off;              /* the source's metrics could not be read: said once */
+	struct sched sched;            /* the send gate */
 };
 
 /* progress.c: read the migration metrics of j's VM now (a tick). */

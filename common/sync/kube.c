@@ -193,10 +193,21 @@ int ensure_create(struct kclient *c, const struct kres *res, const char *ns, con
 		if (!kclient_create(c, res, ns, obj, &q, out, e))
 			return 0;
 		if (kerr_is_http(e, 409)) {
+			cJSON *got = NULL;
+
 			kerr_clear(e);
-			if (existed)
-				*existed = attempt == 0;
-			return kclient_get(c, res, ns, json_str(obj, "metadata.name", ""), out, e);
+			if (!kclient_get(c, res, ns, json_str(obj, "metadata.name", ""), &got, e)) {
+				if (existed)
+					*existed = attempt == 0; /* else our own earlier try made it */
+				if (out)
+					*out = got;
+				else
+					cJSON_Delete(got);
+				return 0;
+			}
+			if (!kerr_is_http(e, 404) && !kerr_is_transient(e))
+				return -1;
+			continue; /* gone again (or a conflict, not a duplicate): create once more */
 		}
 		if (!kerr_is_transient(e))
 			return -1;

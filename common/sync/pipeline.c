@@ -12,17 +12,32 @@
 #include "json.h"
 
 
-static void finish(struct job *j, enum sync_result r)
+static long requests_now(struct job *j)
 {
 	struct kclient_stats a, b;
 
+	kclient_stats(j->src, &a);
+	kclient_stats(j->tgt, &b);
+	return (long)(a.requests + b.requests);
+}
+
+/* The transfer is over: let the next one start. */
+static void unsend(struct job *j)
+{
+	if (j->sending) {
+		j->sending = false;
+		sched_release(&j->run->sched, j);
+	}
+}
+
+static void finish(struct job *j, enum sync_result r)
+{
+	unsend(j);
 	j->vm->result = r;
 	j->vm->ended = sync_wall();
 	if ((r == SYNC_REFUSED || r == SYNC_PLANNED) && !j->adopted)
 		j->vm->migration_id[0] = '\0'; /* nothing carries it */
-	kclient_stats(j->src, &a);
-	kclient_stats(j->tgt, &b);
-	j->vm->requests = (long)(a.requests + b.requests);
+	j->vm->requests = requests_now(j) - j->requests0;
 	job_event(j, SYNC_EV_RESULT, "%s", sync_result_name(r));
 }
 
@@ -572,6 +587,8 @@ static int watch_target(void *ctx, const cJSON *m, struct kerr *e)
 
 		snprintf(p->phase, sizeof(p->phase), "%s", phase);
 		p->since = sync_now_ms();
+		if (!strcmp(phase, "Running"))
+			sched_started(&p->j->run->sched, p->j);
 		snprintf(p->j->vm->phase, sizeof(p->j->vm->phase), "%s", phase);
 		if (p->j->src_vmim[0] && !kclient_get(p->j->src, &KRES_VMIM, p->j->vm->ns, p->j->src_vmim, &sm, &ge))
 			snprintf(p->j->vm->source_phase, sizeof(p->j->vm->source_phase), "%s",
@@ -583,10 +600,12 @@ static int watch_target(void *ctx, const cJSON *m, struct kerr *e)
 	return is_final(phase);
 }
 
+/* The target VMIM waits for the sync: before a phase, WaitingForSync,
+ * Synchronizing. Pending comes after it (the source's state has arrived):
+ * KubeVirt queues the migration for a place, which is no stall. */
 static bool waiting_phase(const char *phase)
 {
-	return !phase[0] || !strcmp(phase, "WaitingForSync") || !strcmp(phase, "Synchronizing") ||
-	       !strcmp(phase, "Pending");
+	return !phase[0] || !strcmp(phase, "WaitingForSync") || !strcmp(phase, "Synchronizing");
 }
 
 static long long until(const struct job *j, long long t)
@@ -733,6 +752,40 @@ static void fail(struct job *j, bool cancelled)
 	finish(j, cancelled ? SYNC_CANCELLED : SYNC_FAILED);
 }
 
+/*
+ * Wait for the send gate (sched.c). A migration already sending (a source
+ * VMIM of ours, found when resuming) takes its place without waiting.
+ * 0 admitted; -1 with the VM's message set (timed out, out of memory),
+ * or cancelled (job_cancelled()).
+ */
+static int admit(struct job *j, struct kerr *e)
+{
+	char t[32];
+	double t0;
+	int rc;
+
+	if (j->adopted) {
+		if (find_vmim(j, j->src, j->vm->ns, "vmim-source", j->src_vmim, sizeof(j->src_vmim), e))
+			return api_fail(j, e, "the source VMIM");
+	}
+	t0 = sync_wall();
+	rc = sched_admit(&j->run->sched, j, j->src_vmim[0] != '\0');
+	j->vm->queued += sync_wall() - t0;
+	if (rc == 0) {
+		j->sending = true;
+		return 0;
+	}
+	if (rc < 0) {
+		kerr_set(e, KERR_NOMEM, "out of memory");
+		return api_fail(j, e, "the send gate");
+	}
+	if (rc == 1) {
+		format_ms(j->run->o->timeout_ms, t, sizeof(t));
+		return refuse(j, "not started within --timeout %s: the other migrations held the network", t);
+	}
+	return -1;
+}
+
 void pipeline_run(struct job *j)
 {
 	const struct sync_opts *o = j->run->o;
@@ -742,6 +795,7 @@ void pipeline_run(struct job *j)
 	int rc;
 
 	j->vm->started = sync_wall();
+	j->requests0 = requests_now(j);
 	if (!j->vm->target_ns[0])
 		snprintf(j->vm->target_ns, sizeof(j->vm->target_ns), "%s", o->target_ns ? o->target_ns : j->vm->ns);
 	j->nets = cJSON_CreateObject();
@@ -789,6 +843,8 @@ void pipeline_run(struct job *j)
 	cJSON_Delete(m);
 	m = NULL;
 	job_event(j, SYNC_EV_STEP, "receiver VMI waiting for sync");
+	if (admit(j, &e))
+		goto failed;
 	if (find_vmim(j, j->tgt, j->vm->target_ns, "vmim-target", j->tgt_vmim, sizeof(j->tgt_vmim), &e) ||
 	    (!j->tgt_vmim[0] &&
 	     create_vmim(j, j->tgt, j->vm->target_ns, "vmim-target", NULL, j->tgt_vmim, sizeof(j->tgt_vmim), &e))) {
@@ -823,6 +879,7 @@ void pipeline_run(struct job *j)
 		return;
 	}
 	rc = await_completion(j, &e);
+	unsend(j);
 	if (rc == 2)
 		goto cancelled;
 	if (rc)

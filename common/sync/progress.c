@@ -77,11 +77,13 @@ void progress_sample(struct job *j)
 		return; /* not exported yet (or already over) */
 	if (v->data_total == total && v->data_processed == done && v->data_remaining == left)
 		return;
+	pthread_mutex_lock(&j->run->lock); /* the send gate reads the rates */
 	v->data_total = total;
 	v->data_processed = done;
 	v->data_remaining = left;
 	v->transfer_rate = xfer;
 	v->dirty_rate = dr;
+	pthread_mutex_unlock(&j->run->lock);
 	human(done > 0 ? done : 0, a, sizeof(a));
 	human(total > 0 ? total : 0, b, sizeof(b));
 	human(xfer > 0 ? xfer : 0, rate, sizeof(rate));

@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "json.h"
+#include "quantity.h"
 
 const char *sync_result_name(enum sync_result r)
 {
@@ -31,8 +32,15 @@ const char *sync_result_name(enum sync_result r)
 	return "?";
 }
 
+/* What the scheduler needs of a cluster's migration configuration. */
+struct side {
+	int parallel;           /* parallelMigrationsPerCluster */
+	int per_node;           /* parallelOutboundMigrationsPerNode */
+	double cap;             /* bandwidthPerMigration, bytes/s; 0 = none */
+};
+
 /* The KubeVirt CR of a cluster, and that it can sync. */
-static int check_side(struct kclient *c, const char *role, char *ns, size_t nns, int *parallel, struct kerr *e)
+static int check_side(struct kclient *c, const char *role, char *ns, size_t nns, struct side *sd, struct kerr *e)
 {
 	cJSON *items = NULL;
 	const cJSON *kv, *g;
@@ -52,7 +60,11 @@ static int check_side(struct kclient *c, const char *role, char *ns, size_t nns,
 	cJSON_ArrayForEach(g, json_get(kv, "spec.configuration.developerConfiguration.featureGates"))
 		if (cJSON_IsString(g) && !strcmp(g->valuestring, "DecentralizedLiveMigration"))
 			gate = true;
-	*parallel = (int)json_int(kv, "spec.configuration.migrations.parallelMigrationsPerCluster", 5);
+	/* KubeVirt's defaults: 5 per cluster, 2 per node, no bandwidth cap */
+	sd->parallel = (int)json_int(kv, "spec.configuration.migrations.parallelMigrationsPerCluster", 5);
+	sd->per_node = (int)json_int(kv, "spec.configuration.migrations.parallelOutboundMigrationsPerNode", 2);
+	sd->cap = 0;
+	quantity_parse(json_str(kv, "spec.configuration.migrations.bandwidthPerMigration", NULL), &sd->cap);
 	if (!gate || !json_str(kv, "status.synchronizationAddresses.0", NULL)) {
 		kerr_set(e, KERR_FAILED, "the %s cluster cannot take part: %s; run 'kubectl cclm enable --source ... --target ...' first",
 			 role, !gate ? "the DecentralizedLiveMigration gate is off" : "KubeVirt advertises no sync address");
@@ -87,18 +99,40 @@ struct pool {
 	pthread_mutex_t lock;
 };
 
+/* A running VMI's memory in bytes (0 when it does not say). */
+static double vmi_memory(const cJSON *vmi)
+{
+	static const char *const paths[] = { "spec.domain.memory.guest", "spec.domain.resources.requests.memory",
+					     "status.memory.guestCurrent" };
+	size_t i;
+	double m;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (quantity_parse(json_str(vmi, paths[i], NULL), &m))
+			return m;
+	return 0;
+}
+
 /*
- * Interleave the VMs by source node: KubeVirt lets each node send only
- * parallelOutboundMigrationsPerNode at once, so workers that all took VMs of
- * one node would wait while the link idles. Reads the source VMIs with one
+ * The order the workers take the VMs in: largest memory first (the long
+ * transfers start early, the short ones fill the gaps at the end), and
+ * interleaved by source node, since KubeVirt lets each node send only
+ * parallelOutboundMigrationsPerNode at once. Reads the source VMIs with one
  * list per namespace; VMs it cannot place keep their order at the end.
  */
-static void order_by_node(struct kclient *src, struct sync_vm *vms, int n, int *order)
+static void order_vms(struct kclient *src, struct sync_vm *vms, int n, int *order)
 {
-	cJSON *nodes = cJSON_CreateObject(); /* node -> [indices] */
+	cJSON *nodes = cJSON_CreateObject(); /* node -> [indices], largest first */
+	double *mem = calloc((size_t)(n > 0 ? n : 1), sizeof(*mem));
+	int *bysize = calloc((size_t)(n > 0 ? n : 1), sizeof(*bysize));
 	const cJSON *x;
 	int i, k = 0, round;
 
+	if (!mem || !bysize) {
+		for (i = 0; i < n; i++)
+			order[i] = i;
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		cJSON *items = NULL;
 		struct kerr e = KERR_INIT;
@@ -113,18 +147,31 @@ static void order_by_node(struct kclient *src, struct sync_vm *vms, int n, int *
 			const char *name = json_str(x, "metadata.name", "");
 
 			for (m = 0; m < n; m++)
-				if (!strcmp(vms[m].ns, vms[i].ns) && !strcmp(vms[m].name, name))
+				if (!strcmp(vms[m].ns, vms[i].ns) && !strcmp(vms[m].name, name)) {
 					snprintf(vms[m].node, sizeof(vms[m].node), "%s", json_str(x, "status.nodeName", ""));
+					mem[m] = vmi_memory(x);
+				}
 		}
 		cJSON_Delete(items);
 	}
-	for (i = 0; i < n; i++) {
-		cJSON *list = cJSON_GetObjectItemCaseSensitive(nodes, vms[i].node);
+	for (i = 0; i < n; i++) { /* insertion sort, stable: n is a fleet, not a million */
+		int m = i;
+
+		while (m > 0 && mem[bysize[m - 1]] < mem[i]) {
+			bysize[m] = bysize[m - 1];
+			m--;
+		}
+		bysize[m] = i;
+	}
+	for (k = 0; k < n; k++) {
+		int v = bysize[k];
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(nodes, vms[v].node);
 
 		if (!list)
-			list = cJSON_AddArrayToObject(nodes, vms[i].node);
-		cJSON_AddItemToArray(list, cJSON_CreateNumber(i));
+			list = cJSON_AddArrayToObject(nodes, vms[v].node);
+		cJSON_AddItemToArray(list, cJSON_CreateNumber(v));
 	}
+	k = 0;
 	for (round = 0; k < n; round++) {
 		int before = k;
 
@@ -139,6 +186,9 @@ static void order_by_node(struct kclient *src, struct sync_vm *vms, int n, int *
 	}
 	for (i = 0; k < n && i < n; i++) /* cannot happen; keeps every VM whatever */
 		order[k++] = i;
+out:
+	free(mem);
+	free(bysize);
 	cJSON_Delete(nodes);
 }
 
@@ -192,7 +242,10 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 {
 	struct run r;
 	struct kclient *src = NULL, *tgt = NULL;
-	int sp = 5, tp = 5, workers, i, rc = -1;
+	struct side ss = { 5, 2, 0 }, ts = { 5, 2, 0 };
+	struct sched_limits lim;
+	int workers, senders, i, rc = -1;
+	bool sched_ok = false;
 	pthread_t *th = NULL;
 	struct pool pool;
 
@@ -205,8 +258,8 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 		goto out;
 	if (!(src = kclient_new(source, o->client_opts, e)) || !(tgt = kclient_new(target, o->client_opts, e)))
 		goto out;
-	if (check_side(src, "source", r.src_kv_ns, sizeof(r.src_kv_ns), &sp, e) ||
-	    check_side(tgt, "target", r.tgt_kv_ns, sizeof(r.tgt_kv_ns), &tp, e) || storage_classes(tgt, &r.tgt_classes, e))
+	if (check_side(src, "source", r.src_kv_ns, sizeof(r.src_kv_ns), &ss, e) ||
+	    check_side(tgt, "target", r.tgt_kv_ns, sizeof(r.tgt_kv_ns), &ts, e) || storage_classes(tgt, &r.tgt_classes, e))
 		goto out;
 	snprintf(r.src_server, sizeof(r.src_server), "%s", source->server ? source->server : "");
 	if (!o->dry_run) {
@@ -216,9 +269,27 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 		}
 		run_info(&r, "KubeVirt CAs exchanged: each cluster trusts the other");
 	}
-	workers = o->parallel > 0 ? o->parallel : (sp < tp ? sp : tp);
-	if (workers < 1)
-		workers = 1;
+	/*
+	 * At most `senders` transfers hold a place in KubeVirt. With the
+	 * clusters' own limits (no --parallel), as many more are admitted and
+	 * wait in Pending, synchronised, holding no place, and KubeVirt starts
+	 * each the moment a place frees; --parallel N is exact. As many workers
+	 * again prepare the next VMs (copies, disks, receiver).
+	 */
+	senders = o->parallel > 0 ? o->parallel : (ss.parallel < ts.parallel ? ss.parallel : ts.parallel);
+	if (senders < 1)
+		senders = 1;
+	lim.senders = o->parallel > 0 ? senders : 2 * senders;
+	lim.per_node = o->parallel > 0 ? ss.per_node : 2 * ss.per_node;
+	lim.cap = ss.cap;
+	lim.metrics = true;
+	lim.lead = 0;
+	if (sched_init(&r.sched, &lim, n)) {
+		kerr_set(e, KERR_NOMEM, "out of memory");
+		goto out;
+	}
+	sched_ok = true;
+	workers = o->dry_run ? senders : lim.senders + senders;
 	if (workers > n)
 		workers = n;
 	memset(&pool, 0, sizeof(pool));
@@ -233,7 +304,7 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 		kerr_set(e, KERR_NOMEM, "out of memory");
 		goto out;
 	}
-	order_by_node(src, vms, n, pool.order);
+	order_vms(src, vms, n, pool.order);
 	for (i = 0; i < workers; i++)
 		if (pthread_create(&th[i], NULL, worker, &pool)) {
 			workers = i;
@@ -247,6 +318,8 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	free(pool.order);
 	rc = 0;
 out:
+	if (sched_ok)
+		sched_destroy(&r.sched);
 	free(th);
 	kclient_free(src);
 	kclient_free(tgt);

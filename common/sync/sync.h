@@ -24,8 +24,17 @@
  * promq.h) about once a second; when they cannot be read the run says so
  * once (SYNC_EV_INFO) and reports phases only.
  *
- * Threads: one per running pipeline, each with its own two clients made
- * from the borrowed kcfgs. Events reach o->event from those threads one at
+ * Scheduling: `parallel` transfers at once, and no more per source node
+ * than its parallelOutboundMigrationsPerNode; with the clusters' limits
+ * (parallel 0) as many more wait synchronised in Pending for KubeVirt to
+ * give them a place; more pipelines prepare the next VMs meanwhile. Largest
+ * VMs first, interleaved by node; a transfer that would stop converging if
+ * the link were shared once more holds the next ones back (engine.h,
+ * "sched").
+ *
+ * Threads: one per pipeline worker (three times the parallel limit, two
+ * with --parallel), each with its own two clients made from the borrowed
+ * kcfgs. Events reach o->event from those threads one at
  * a time (the engine serialises them).
  *
  * Ownership: everything passed in is borrowed for the call; struct sync_vm
@@ -63,6 +72,7 @@ struct sync_vm {
 	char message[1024];            /* why it was refused or failed, and the next step */
 	char undone[512];              /* what the rollback removed */
 	double started, ended;         /* CLOCK_REALTIME seconds; 0 = not yet */
+	double queued;                 /* seconds of those waiting at the send gate */
 	long requests;                 /* API requests this pipeline made */
 	/* from the source cluster's migration metrics while the transfer runs;
 	 * -1 = unknown */
@@ -89,7 +99,7 @@ struct sync_opts {
 	int n_network_map;
 	const char *const *storage_map;        /* "SRC=DST[:ACCESS[:VOLUMEMODE]]" */
 	int n_storage_map;
-	int parallel;                          /* pipelines at once; 0 = both clusters' parallelMigrationsPerCluster */
+	int parallel;                          /* transfers at once; 0 = both clusters' parallelMigrationsPerCluster */
 	long timeout_ms;                       /* one VM, start to end; 0 = none */
 	long sync_timeout_ms;                  /* in WaitingForSync / Synchronizing, and for the receiver */
 	bool detach, dry_run, delete_source;

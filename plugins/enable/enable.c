@@ -7,6 +7,7 @@
 #include "enable.h"
 #include "msg.h"
 #include "output.h"
+#include "quantity.h"
 
 static struct enable_opts o = {
 	.mtv = "auto",
@@ -75,31 +76,6 @@ static bool dns_name(const char *s)
 	return true;
 }
 
-/* A Kubernetes quantity as HCO's pattern accepts it: digits, an optional
- * fraction, an optional suffix. */
-static bool quantity(const char *s)
-{
-	static const char *const suffixes[] = { "", "k", "M", "G", "T", "P", "Ki", "Mi", "Gi", "Ti", "Pi", NULL };
-	const char *p = s;
-	int i;
-
-	if (!isdigit((unsigned char)*p))
-		return false;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return false;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	for (i = 0; suffixes[i]; i++)
-		if (!strcmp(p, suffixes[i]))
-			return true;
-	return false;
-}
-
 static int usage(const char *fmt, const char *arg)
 {
 	char line[KERR_MSG_MAX + 256];
@@ -113,6 +89,7 @@ static int usage(const char *fmt, const char *arg)
 static int check_options(void)
 {
 	struct kerr e = KERR_INIT;
+	double bw;
 	bool net = o.nic || o.bridge || o.vlan || o.subnet || o.mtu || o.replace_nad || o.nad;
 	bool tune = o.bandwidth || o.completion_timeout >= 0 || o.progress_timeout >= 0 || o.parallel_cluster >= 0 ||
 		    o.parallel_node >= 0 || o.post_copy >= 0 || o.auto_converge >= 0;
@@ -140,7 +117,7 @@ static int check_options(void)
 		return usage("--bridge needs a bridge name%s", "");
 	if (o.nad && !dns_name(o.nad))
 		return usage("--nad '%s' is not a valid object name (lower case letters, digits, '-' and '.')", o.nad);
-	if (o.bandwidth && !quantity(o.bandwidth))
+	if (o.bandwidth && !quantity_parse(o.bandwidth, &bw))
 		return usage("--bandwidth-per-migration '%s' is not a quantity like 1Gi or 500Mi", o.bandwidth);
 	if ((o.completion_timeout >= 0 && o.completion_timeout < 1) || (o.progress_timeout >= 0 && o.progress_timeout < 1))
 		return usage("timeouts are whole seconds, 1 or more%s", "");

@@ -117,6 +117,7 @@ static void print_event(void *ctx, const struct sync_event *ev)
 					cJSON_AddStringToObject(o2, "undone", ev->vm->undone);
 				cJSON_AddNumberToObject(o2, "durationSeconds",
 							(double)(long)((ev->vm->ended - ev->vm->started) * 1000) / 1000);
+				cJSON_AddNumberToObject(o2, "queuedSeconds", (double)(long)(ev->vm->queued * 1000) / 1000);
 				cJSON_AddNumberToObject(o2, "requests", (double)ev->vm->requests);
 			}
 		}

@@ -49,8 +49,8 @@ setup_file() {
 	extra_vm cancel01 4Gi # dirties faster than the link: never converges by itself
 	extra_vm detach01
 	extra_vm del01
-	for i in $(seq -w 1 10); do extra_vm "kill$i"; done
-	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 detach01 del01 $(seq -f 'kill%02g' 1 10); do
+	for i in $(seq -w 1 20); do extra_vm "kill$i"; done
+	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 detach01 del01 $(seq -f 'kill%02g' 1 20); do
 		wait_running source "$vm"
 	done
 }
@@ -139,12 +139,17 @@ ours_left() {
 	assert_failure
 }
 
-@test "migrate: -o json prints one event object per line, and completes through 503s, 429s and watch cuts" {
+@test "migrate: -o json prints one event object per line, and completes through 503s, 429s, 409s, resets and watch cuts" {
 	for c in source target; do
 		"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault "$c" verb=create resource=virtualmachineinstancemigrations status=503 count=1 >/dev/null
 		"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault "$c" verb=get resource=virtualmachineinstancemigrations status=429 count=2 >/dev/null
 		"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault "$c" verb=watch watchCloseAfter=1 rate=0.5 count=20 >/dev/null
+		"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault "$c" verb=list reset=true rate=0.3 count=3 >/dev/null
 	done
+	# the target VM is created, but the reply is cut: the retry meets 409 AlreadyExists and adopts it
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault target verb=create resource=virtualmachines reset=true count=1 >/dev/null
+	# a 409 with nothing there (a conflict, not a duplicate): created again
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault source verb=create resource=virtualmachineinstancemigrations status=409 reason=AlreadyExists count=1 >/dev/null
 	run --separate-stderr migrate "${LAB[@]}" -n vms fault01 -o json
 	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" clear source >/dev/null
 	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" clear target >/dev/null
@@ -153,7 +158,12 @@ ours_left() {
 	[ "$(jq -rs '[.[] | select(.event == "result")][0].result' <<<"$output")" = migrated ]
 	[ "$(jq -rs '[.[] | select(.event == "phase")] | length' <<<"$output")" -ge 3 ]
 	[ "$(jp target vmi/fault01 '{.status.phase}')" = Running ]
+	[ "$(jp source vm/fault01 '{.spec.runStrategy}')" = Halted ]
+	[ -z "$(ours_left source; kubectl --context target -n vms get vmim -l cclm.io/vm=fault01 -o name)" ] ||
+		fail "VMIMs or objects of ours left: $(ours_left source)"
 	logged '"faults"'
+	logged '"status": ?409'
+	[ ! -s "$SIM/violations.jsonl" ] || fail "violations: $(cat "$SIM/violations.jsonl")"
 }
 
 @test "migrate: Ctrl-C rolls back: the source keeps running, nothing of ours is left" {
@@ -203,10 +213,10 @@ ours_left() {
 	assert_output --regexp "vms/del01 +already-migrated"
 }
 
-@test "migrate: killed (SIGKILL) at 10 fixed moments and run again, each VM ends migrated exactly once" {
-	for i in $(seq -w 1 10); do
+@test "migrate: killed (SIGKILL) at 20 fixed moments and run again, each VM ends migrated exactly once" {
+	for i in $(seq -w 1 20); do
 		vm=kill$i
-		delay=$(((10#$i * 733) % 4000 + 100)) # ms, spread over the pipeline
+		delay=$(((10#$i * 733) % 4000 + 100)) # ms, 20 fixed seeds spread over the pipeline
 		"$PLUGIN_BIN_DIR/kubectl-cclm-migrate" "${LAB[@]}" -n vms "$vm" >/dev/null 2>&1 &
 		pid=$!
 		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"

@@ -10,7 +10,8 @@ throttles r (20 %, then 10 % more per round, as libvirt does), post-copy
 switches over once the completion timeout is reached, otherwise (and post-copy
 also when it stops progressing) the migration
 fails at completionTimeoutPerGiB x (M + D) / GiB, or after progressTimeout
-seconds without the remaining bytes reaching a new low.
+seconds without progress: the first pass (disk, then memory round 0) is
+progress all along, after it a round smaller than every round before.
 
 Pure logic: the engine calls step(dt, bandwidth) with simulated seconds
 (wall seconds x --time-scale) and the bandwidth it assigned for that slice.
@@ -39,7 +40,7 @@ class Transfer:
         self.throttle = 0.0      # auto-converge CPU throttle (0..0.99)
         self.mode = "PreCopy"
         self.rate = 0.0          # bytes/s during the last step
-        self.best_remaining = self.remaining()
+        self.best_round = self.M  # the smallest memory pass so far (round 0 sends all of M)
         self.last_progress = 0.0
         self.result = None       # None while running, else "completed" / "failed"
         self.failure = None
@@ -60,24 +61,38 @@ class Transfer:
         return min(link_share, self.cap) if self.cap > 0 else link_share
 
     def step(self, dt, link_share):
-        """Advance `dt` simulated seconds with `link_share` bytes/s of the link."""
+        """Advance `dt` simulated seconds with `link_share` bytes/s of the link.
+
+        A pass that ends inside the slice is followed by the next one in the
+        same slice, so the result does not depend on how coarse the slices
+        are (a loaded simulator ticks less often): the guest dirties memory
+        only while a pass runs, and every pass of a round-trip is at least
+        the allowed downtime long, so a slice holds few passes."""
         if self.result or dt <= 0:
             return self.result
         B = self.effective_bandwidth(link_share)
-        self.elapsed += dt
         self.rate = B
-        sent = min(self.round_left, B * dt)
-        self.round_left -= sent
-        self.processed += sent
-        if self.stage == "memory":
-            self.dirtied = min(self.M, self.dirtied + self.dirty_rate() * dt)
-        if self.round_left <= 0:
-            self._next_pass(B)
-        if self.result:
-            return self.result
-        rem = self.remaining()
-        if rem < self.best_remaining - 1:
-            self.best_remaining, self.last_progress = rem, self.elapsed
+        left = dt
+        while left > 0 and self.result is None:
+            to_end = self.round_left / B if B > 0 else float("inf")
+            h = min(left, to_end)
+            sent = self.round_left if h >= to_end else min(self.round_left, B * h)
+            self.round_left -= sent
+            self.processed += sent
+            if self.stage == "memory":
+                self.dirtied = min(self.M, self.dirtied + self.dirty_rate() * h)
+            self.elapsed += h
+            left -= h
+            if (self.stage == "disk" or self.round == 0) and sent > 0:
+                self.last_progress = self.elapsed  # the first pass moves new data all along
+            if self.round_left <= 0:
+                self._next_pass(B)
+            if self.result:
+                return self.result
+            self._check_progress()
+        return self.result
+
+    def _check_progress(self):
         if self.elapsed - self.last_progress > self.progress_timeout and self.mode != "PostCopy":
             if self.post_copy_allowed:
                 self.mode = "PostCopy"  # stuck: switch over rather than abort
@@ -103,6 +118,8 @@ class Transfer:
             self.result = "completed"
             return
         self.round += 1
+        if x < self.best_round - 1:  # progress: a round smaller than any before
+            self.best_round, self.last_progress = x, self.elapsed
         if self.auto_converge:
             self.throttle = min(0.99, 0.2 if self.throttle == 0 else self.throttle + 0.1)
         self.round_left, self.dirtied = x, 0.0

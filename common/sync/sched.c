@@ -1,0 +1,183 @@
+/* sched.c — the send gate: which prepared pipeline may create its source
+ * VMIM now (see engine.h, "sched"). The workers prepare their VMs up to the
+ * receiver on the target, then wait here; a transfer holds its place until
+ * its target VMIM is final. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+
+/* A transfer is "converging comfortably" while its guest dirties memory at
+ * less than this share of the bandwidth it gets; above it, each pre-copy
+ * round shrinks by less than half and the migration may not finish. */
+#define SCHED_DIRTY_SHARE 0.5
+/* A transfer that runs at this share of bandwidthPerMigration is held by the
+ * cap, not by the link, so another one adds throughput. */
+#define SCHED_CAPPED 0.9
+
+bool sched_may_send(const struct sched_view *active, int n, const char *node, const struct sched_limits *l,
+		    char *why, size_t nwhy)
+{
+	int i, same = 0;
+
+	if (why && nwhy)
+		why[0] = '\0';
+	for (i = 0; i < n; i++)
+		if (node && node[0] && !strcmp(active[i].node, node))
+			same++;
+	if (n >= l->senders) {
+		if (why)
+			snprintf(why, nwhy, "%d of %d migrations running", n, l->senders);
+		return false;
+	}
+	if (node && node[0] && same >= l->per_node) {
+		if (why)
+			snprintf(why, nwhy, "node %s already sends %d (parallelOutboundMigrationsPerNode)", node, same);
+		return false;
+	}
+	if (!n || !l->metrics)
+		return true;
+	for (i = 0; i < n; i++) {
+		const struct sched_view *a = &active[i];
+		double share;
+
+		if (a->transfer_rate <= 0 || a->dirty_rate < 0)
+			continue; /* not transferring yet, or no sample: nothing to protect */
+		if (l->cap > 0 && a->transfer_rate >= SCHED_CAPPED * l->cap)
+			continue; /* held by bandwidthPerMigration: the link has room */
+		if (l->lead > 0 && a->remaining >= 0 && a->transfer_rate > a->dirty_rate &&
+		    a->remaining / (a->transfer_rate - a->dirty_rate) < l->lead)
+			continue; /* done before a new transfer would get going */
+		share = a->transfer_rate * n / (n + 1);
+		if (a->dirty_rate >= SCHED_DIRTY_SHARE * share) {
+			if (why)
+				snprintf(why, nwhy, "%s dirties %.0f MiB/s of its %.0f MiB/s: held back until it converges",
+					 a->name, a->dirty_rate / 1048576.0, a->transfer_rate / 1048576.0);
+			return false;
+		}
+	}
+	return true;
+}
+
+int sched_init(struct sched *s, const struct sched_limits *l, int vms)
+{
+	memset(s, 0, sizeof(*s));
+	s->limits = *l;
+	if (s->limits.senders < 1)
+		s->limits.senders = 1;
+	if (s->limits.per_node < 1)
+		s->limits.per_node = 1;
+	s->cap = vms > s->limits.senders ? vms : s->limits.senders;
+	s->active = calloc((size_t)s->cap, sizeof(*s->active));
+	if (!s->active)
+		return -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	return 0;
+}
+
+void sched_destroy(struct sched *s)
+{
+	free(s->active);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+}
+
+/* The active transfers as the decision sees them (s->lock held). */
+static int snapshot(struct sched *s, struct run *r, struct sched_view *out)
+{
+	int i;
+
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < s->nactive; i++) {
+		const struct sync_vm *v = s->active[i];
+
+		snprintf(out[i].name, sizeof(out[i].name), "%s", v->name);
+		snprintf(out[i].node, sizeof(out[i].node), "%s", v->node);
+		out[i].transfer_rate = v->transfer_rate;
+		out[i].dirty_rate = v->dirty_rate;
+		out[i].remaining = v->data_remaining;
+	}
+	s->limits.metrics = !r->metrics_off;
+	pthread_mutex_unlock(&r->lock);
+	return s->nactive;
+}
+
+int sched_admit(struct sched *s, struct job *j, bool now)
+{
+	struct sched_view *view = calloc((size_t)s->cap, sizeof(*view));
+	char why[300] = "", said[300] = "";
+	int rc = 0;
+
+	if (!view)
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		int n = snapshot(s, j->run, view);
+		struct timespec ts;
+
+		if (job_cancelled(j)) {
+			rc = 2;
+			break;
+		}
+		if (j->deadline && sync_now_ms() >= j->deadline) {
+			rc = 1;
+			break;
+		}
+		if ((now && n < s->cap) || (n < s->cap && sched_may_send(view, n, j->vm->node, &s->limits, why, sizeof(why)))) {
+			s->active[s->nactive++] = j->vm;
+			j->admitted_ms = sync_now_ms();
+			break;
+		}
+		/* say who holds it back, once per culprit ("NAME dirties ...") */
+		if (strstr(why, "held back") && strncmp(why, said, strcspn(why, " ") + 1)) {
+			snprintf(said, sizeof(said), "%s", why);
+			pthread_mutex_unlock(&s->lock);
+			job_event(j, SYNC_EV_STEP, "waiting to send: %s", why);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		/* woken by a release, or every 100 ms for new samples and cancel */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(view);
+	return rc;
+}
+
+void sched_started(struct sched *s, struct job *j)
+{
+	double took;
+
+	if (!j->admitted_ms)
+		return;
+	took = (double)(sync_now_ms() - j->admitted_ms) / 1000.0;
+	j->admitted_ms = 0;
+	pthread_mutex_lock(&s->lock);
+	/* a moving average: the clusters' pace changes with their load */
+	s->limits.lead = s->limits.lead > 0 ? 0.7 * s->limits.lead + 0.3 * took : took;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void sched_release(struct sched *s, struct job *j)
+{
+	int i;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nactive; i++)
+		if (s->active[i] == j->vm) {
+			s->active[i] = s->active[--s->nactive];
+			break;
+		}
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
