@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "json.h"
+#include "live.h"
 #include "migrate.h"
 #include "msg.h"
 #include "output.h"
@@ -63,8 +65,9 @@ static void on_interrupt(int sig)
 }
 
 struct printer {
-	bool json, tty;
+	bool json;
 	double t0;
+	struct live live;               /* the view on stderr, without -o json */
 };
 
 static const char *kind_name(enum sync_event_kind k)
@@ -130,12 +133,7 @@ static void print_event(void *ctx, const struct sync_event *ev)
 		fflush(stdout);
 		return;
 	}
-	if (ev->kind == SYNC_EV_RESULT)
-		return; /* the summary says it */
-	if (ev->vm)
-		fprintf(stderr, "[%6.1fs] %s: %s\n", t, ev->vm->name, ev->text);
-	else
-		fprintf(stderr, "[%6.1fs] %s\n", t, ev->text);
+	live_event(&p->live, ev);
 }
 
 static int add_vm(struct sync_vm **vms, int *n, const char *ns, const char *name)
@@ -237,7 +235,7 @@ static int run_migrate(struct cclm_ctx *ctx, int argc, char **argv)
 	struct sync_vm *vms = NULL;
 	int n = 0, i, rc = CCLM_EXIT_OK;
 	const char *ns = ctx->kflags.namespace ? ctx->kflags.namespace : ctx->source.cfg.namespace;
-	struct printer pr = { ctx->output && !strcmp(ctx->output, "json"), ctx->tty, sync_wall() };
+	struct printer pr = { ctx->output && !strcmp(ctx->output, "json"), sync_wall(), { 0 } };
 	struct kclient_opts copts = { .verbosity = (int)ctx->verbosity };
 	struct sync_opts so = { 0 };
 	struct sigaction sa;
@@ -281,15 +279,18 @@ static int run_migrate(struct cclm_ctx *ctx, int argc, char **argv)
 	so.cancel = &cancel_flag;
 	so.event = print_event;
 	so.event_ctx = &pr;
+	live_init(&pr.live, stderr, isatty(STDERR_FILENO) && getenv("TERM") && strcmp(getenv("TERM"), "dumb"));
 	so.client_opts = &copts;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_interrupt;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (sync_migrate(&ctx->source.cfg, &ctx->target.cfg, vms, n, &so, &e)) {
+		live_end(&pr.live);
 		rc = e.kind == KERR_USAGE ? (msg_error("%s", e.msg), CCLM_EXIT_USAGE) : msg_kerr(&e);
 		goto out;
 	}
+	live_end(&pr.live);
 	if (!pr.json)
 		print_summary(vms, n);
 	for (i = 0; i < n; i++) {

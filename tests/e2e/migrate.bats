@@ -49,8 +49,9 @@ setup_file() {
 	extra_vm cancel01 4Gi # dirties faster than the link: never converges by itself
 	extra_vm detach01
 	extra_vm del01
+	extra_vm tty01
 	for i in $(seq -w 1 20); do extra_vm "kill$i"; done
-	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 detach01 del01 $(seq -f 'kill%02g' 1 20); do
+	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 detach01 del01 tty01 $(seq -f 'kill%02g' 1 20); do
 		wait_running source "$vm"
 	done
 }
@@ -211,6 +212,21 @@ ours_left() {
 	run migrate "${LAB[@]}" -n vms del01
 	assert_success
 	assert_output --regexp "vms/del01 +already-migrated"
+}
+
+@test "migrate: on a terminal the VMs in flight are redrawn in place; without one, one line per step and phase" {
+	TERM=xterm script -qfec "'$PLUGIN_BIN_DIR/kubectl-cclm-migrate' --source source --target target -n vms tty01" \
+		"$BATS_TEST_TMPDIR/typescript" >/dev/null </dev/null
+	out=$(cat "$BATS_TEST_TMPDIR/typescript")
+	[[ "$out" == *$'\e['*A$'\e[J'* ]] || fail "no in-place redraw: $out"
+	[[ "$out" =~ tty01\ +(Running|Scheduling|Pending|WaitingForSync) ]] || fail "no live line for tty01: $out"
+	[[ "$out" =~ vms/tty01\ +migrated ]] || fail "no summary: $out"
+	[ "$(jp target vmi/tty01 '{.status.phase}')" = Running ]
+	# the earlier runs here had no terminal: plain lines, no escapes, no progress bars
+	run migrate "${LAB[@]}" -n vms tty01
+	assert_success
+	refute_output --partial $'\e['
+	refute_output --regexp "ETA [0-9]+s"
 }
 
 @test "migrate: killed (SIGKILL) at 20 fixed moments and run again, each VM ends migrated exactly once" {
