@@ -38,6 +38,7 @@ struct kclient {
 	void *sink_ctx;
 	bool over_cap;
 	bool sink_stopped;
+	bool watch_stopped;         /* o.stop_watches ended the stream */
 };
 
 static void vlog(struct kclient *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -67,6 +68,11 @@ void kresp_release(struct kresp *r)
 {
 	buf_release(&r->body);
 	kresp_init(r);
+}
+
+bool kclient_watches_stopped(const struct kclient *c)
+{
+	return c->o.stop_watches && *c->o.stop_watches;
 }
 
 const char *kclient_name(const struct kclient *c)
@@ -573,6 +579,8 @@ static void sleep_ms(long ms)
  * body instead of collecting it (watch). Returns 0 on 2xx, -1 on failure (e
  * set), and for streams: 1 when the sink asked to stop, 2 when the stream
  * was cut after it started, 3 when `timeout_ms` ran out while streaming. */
+static int watch_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
+
 static int perform(struct kclient *c, const char *method, const char *path, const struct kquery *q,
 		   bool watch, const char *ctype, const void *body, size_t len, long timeout_ms,
 		   int (*sink)(void *, const char *, size_t), void *sink_ctx, struct kresp *out, struct kerr *e)
@@ -609,6 +617,14 @@ static int perform(struct kclient *c, const char *method, const char *path, cons
 		c->sink_ctx = sink_ctx;
 		c->over_cap = false;
 		c->sink_stopped = false;
+		c->watch_stopped = false;
+		if (watch && c->o.stop_watches) {
+			curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, watch_progress);
+			curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+			curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+		} else {
+			curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 1L);
+		}
 
 		hdrs = curl_slist_append(hdrs, watch ? "Accept: application/json" : "Accept: application/json, */*");
 		if (tok) {
@@ -666,6 +682,10 @@ static int perform(struct kclient *c, const char *method, const char *path, cons
 
 		if (c->sink_stopped) { /* the consumer asked to stop: not an error */
 			rc = 1;
+			goto done;
+		}
+		if (c->watch_stopped) { /* o.stop_watches: as at our own deadline */
+			rc = 3;
 			goto done;
 		}
 		if (c->over_cap) {
@@ -1014,6 +1034,22 @@ static int on_event(struct watch_state *w, const char *text, size_t len)
 	return r;
 }
 
+/* curl calls this about once a second even while a stream is idle. */
+static int watch_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct kclient *c = ctx;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (c->o.stop_watches && *c->o.stop_watches) {
+		c->watch_stopped = true;
+		return 1;
+	}
+	return 0;
+}
+
 /* Split the byte stream into JSON values by brace depth (not by lines). */
 static int watch_sink(void *ctx, const char *data, size_t n)
 {
@@ -1152,7 +1188,7 @@ int kclient_watch(struct kclient *c, const struct kres *r, const char *ns, const
 		long left = deadline ? deadline - now_ms() : 0;
 		int pr;
 
-		if (deadline && left <= 0) {
+		if ((deadline && left <= 0) || (c->o.stop_watches && *c->o.stop_watches)) {
 			rc = 0;
 			break;
 		}

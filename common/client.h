@@ -37,6 +37,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <signal.h>
+
 #include "buf.h"
 #include "err.h"
 #include "kubeconfig.h"
@@ -53,6 +55,10 @@ struct kclient_opts {
 	int max_retries;                       /* default 5 */
 	long connect_timeout_ms;               /* default 10000 */
 	bool stdin_tty;                        /* for interactive exec plugins */
+	/* When it points at a set flag, a watch stream in progress ends within
+	 * about a second (kclient_watch returns 0, as at its timeout); other
+	 * requests are not touched, so a rollback after a cancel still runs. */
+	volatile sig_atomic_t *stop_watches;
 };
 
 /* Query parameters; zero values are left out. */
@@ -87,6 +93,8 @@ struct kclient_stats {
 
 struct kclient *kclient_new(const struct kcfg *cfg, const struct kclient_opts *o, struct kerr *e);
 void kclient_free(struct kclient *c);
+/* True once the stop_watches flag of its options is set. */
+bool kclient_watches_stopped(const struct kclient *c);
 /* The context name (or server) this client talks to, for messages. */
 const char *kclient_name(const struct kclient *c);
 const struct kcfg *kclient_config(const struct kclient *c);

@@ -216,6 +216,7 @@ struct run {
 	char src_kv_ns[64], tgt_kv_ns[64];
 	char src_server[512];
 	cJSON *tgt_classes;            /* the target's StorageClass names */
+	struct kclient_opts copts;     /* o->client_opts, watches ended by o->cancel */
 	pthread_mutex_t lock;          /* events, and the fields below */
 	bool metrics_off;              /* the source's metrics could not be read: said once */
 	struct sched sched;            /* the send gate */

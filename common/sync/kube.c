@@ -101,7 +101,7 @@ int wait_object(struct job *j, struct kclient *c, const struct kres *res, const 
 	snprintf(sel, sizeof(sel), "metadata.name=%s", name);
 	for (;;) {
 		struct kquery q = { .field_selector = sel };
-		long long left;
+		long long left, slice;
 
 		if (!rv[0]) {
 			/* the list gives the object (or its absence) and where to watch from */
@@ -129,11 +129,11 @@ int wait_object(struct job *j, struct kclient *c, const struct kres *res, const 
 				break;
 		}
 check_time:
-		if (j && job_cancelled(j)) {
+		if ((j && job_cancelled(j)) || kclient_watches_stopped(c)) {
 			rc = 2;
 			goto out;
 		}
-		left = until_ms ? until_ms - sync_now_ms() : 1000;
+		left = until_ms ? until_ms - sync_now_ms() : 10000;
 		if (left <= 0) {
 			rc = 1;
 			goto out;
@@ -141,8 +141,10 @@ check_time:
 		if (!rv[0])
 			continue;
 		q.resource_version = rv;
-		/* short slices, so a cancel is seen within a second */
-		rc = kclient_watch(c, res, ns, &q, left < 1000 ? left : 1000, on_event, &w, e);
+		/* A cancel ends the watch at once (stop_watches); the slices are
+		 * for the tick: 1 s while a transfer runs (progress), else 10 s. */
+		slice = j && j->tick && !strcmp(j->vm->phase, "Running") ? 1000 : 10000;
+		rc = kclient_watch(c, res, ns, &q, left < slice ? left : slice, on_event, &w, e);
 		if (j && j->tick)
 			j->tick(j);
 		if (rc < 0) {

@@ -565,6 +565,8 @@ static void diagnose(struct job *j, char *out, size_t n)
 	cJSON_Delete(vmi);
 }
 
+static bool waiting_phase(const char *phase);
+
 struct progress {
 	struct job *j;
 	char phase[32];
@@ -590,7 +592,10 @@ static int watch_target(void *ctx, const cJSON *m, struct kerr *e)
 		if (!strcmp(phase, "Running"))
 			sched_started(&p->j->run->sched, p->j);
 		snprintf(p->j->vm->phase, sizeof(p->j->vm->phase), "%s", phase);
-		if (p->j->src_vmim[0] && !kclient_get(p->j->src, &KRES_VMIM, p->j->vm->ns, p->j->src_vmim, &sm, &ge))
+		/* the source's phase explains a wait (and a failure); once the
+		 * target transfers, the source moves in step and is not read */
+		if (p->j->src_vmim[0] && (waiting_phase(phase) || !strcmp(phase, "Pending") || is_final(phase)) &&
+		    !kclient_get(p->j->src, &KRES_VMIM, p->j->vm->ns, p->j->src_vmim, &sm, &ge))
 			snprintf(p->j->vm->source_phase, sizeof(p->j->vm->source_phase), "%s",
 				 json_str(sm, "status.phase", ""));
 		cJSON_Delete(sm);
@@ -717,13 +722,19 @@ static int verify(struct job *j, struct kerr *e)
 	return 0;
 }
 
+/* Both VMIMs of this migration: by the names the pipeline used, else
+ * found by label (a resumed run that never learnt them). */
 static void delete_our_vmims(struct job *j, struct kerr *e)
 {
 	char name[254];
 
-	if (!find_vmim(j, j->src, j->vm->ns, "vmim-source", name, sizeof(name), e) && name[0])
+	if (j->src_vmim[0])
+		delete_quiet(j->src, &KRES_VMIM, j->vm->ns, j->src_vmim, e);
+	else if (!find_vmim(j, j->src, j->vm->ns, "vmim-source", name, sizeof(name), e) && name[0])
 		delete_quiet(j->src, &KRES_VMIM, j->vm->ns, name, e);
-	if (!find_vmim(j, j->tgt, j->vm->target_ns, "vmim-target", name, sizeof(name), e) && name[0])
+	if (j->tgt_vmim[0])
+		delete_quiet(j->tgt, &KRES_VMIM, j->vm->target_ns, j->tgt_vmim, e);
+	else if (!find_vmim(j, j->tgt, j->vm->target_ns, "vmim-target", name, sizeof(name), e) && name[0])
 		delete_quiet(j->tgt, &KRES_VMIM, j->vm->target_ns, name, e);
 	kerr_clear(e);
 }

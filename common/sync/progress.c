@@ -44,7 +44,7 @@ void progress_sample(struct job *j)
 		return;
 	j->last_sample = now;
 	if (!*j->metrics) {
-		*j->metrics = promq_open(j->src, j->run->src_cfg, j->run->o->client_opts, &e);
+		*j->metrics = promq_open(j->src, j->run->src_cfg, &j->run->copts, &e);
 		if (!*j->metrics) {
 			metrics_unreachable(j, e.msg);
 			return;

@@ -197,8 +197,8 @@ static void *worker(void *arg)
 	struct pool *p = arg;
 	struct run *r = p->run;
 	struct kerr e = KERR_INIT;
-	struct kclient *src = kclient_new(r->src_cfg, r->o->client_opts, &e);
-	struct kclient *tgt = src ? kclient_new(r->tgt_cfg, r->o->client_opts, &e) : NULL;
+	struct kclient *src = kclient_new(r->src_cfg, &r->copts, &e);
+	struct kclient *tgt = src ? kclient_new(r->tgt_cfg, &r->copts, &e) : NULL;
 	struct promq *metrics = NULL;
 
 	for (;;) {
@@ -256,7 +256,10 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	pthread_mutex_init(&r.lock, NULL);
 	if (maps_parse(o->network_map, o->n_network_map, o->storage_map, o->n_storage_map, &r.maps, e))
 		goto out;
-	if (!(src = kclient_new(source, o->client_opts, e)) || !(tgt = kclient_new(target, o->client_opts, e)))
+	if (o->client_opts)
+		r.copts = *o->client_opts;
+	r.copts.stop_watches = o->cancel; /* Ctrl-C ends a wait at once; the rollback's requests still run */
+	if (!(src = kclient_new(source, &r.copts, e)) || !(tgt = kclient_new(target, &r.copts, e)))
 		goto out;
 	if (check_side(src, "source", r.src_kv_ns, sizeof(r.src_kv_ns), &ss, e) ||
 	    check_side(tgt, "target", r.tgt_kv_ns, sizeof(r.tgt_kv_ns), &ts, e) || storage_classes(tgt, &r.tgt_classes, e))

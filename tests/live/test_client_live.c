@@ -411,6 +411,60 @@ static void test_watch_too_old_relists(void **state)
 	close_ctx(&k);
 }
 
+static volatile sig_atomic_t stop_flag;
+
+static void *raise_stop(void *arg)
+{
+	struct timespec ts = { 0, 300 * 1000000L };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	stop_flag = 1;
+	return NULL;
+}
+
+static int count_any(void *ctx, const char *type, const cJSON *obj, struct kerr *e)
+{
+	(void)type;
+	(void)obj;
+	(void)e;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_stop_watches_ends_an_idle_watch(void **state)
+{
+	struct kclient_opts o = { .stop_watches = &stop_flag };
+	struct conn k;
+	struct kerr e = KERR_INIT;
+	struct kquery q = { .field_selector = "metadata.name=no-such-configmap" };
+	struct timespec t0, t1;
+	pthread_t th;
+	int seen = 0;
+	cJSON *cm = NULL;
+	long ms;
+
+	(void)state;
+	stop_flag = 0;
+	open_ctx(&k, "source", &o);
+	/* a 30 s watch with nothing to say ends about a second after the flag */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pthread_create(&th, NULL, raise_stop, NULL), 0);
+	assert_int_equal(kclient_watch(k.c, &KRES_CONFIGMAP, ns, &q, 30000, count_any, &seen, &e), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(th, NULL);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms < 5000);
+	assert_true(kclient_watches_stopped(k.c));
+	/* other requests still run with the flag set (a rollback after a cancel) */
+	assert_int_equal(kclient_get(k.c, &KRES_NAMESPACE, NULL, ns, &cm, &e), 0);
+	cJSON_Delete(cm);
+	/* and a new watch returns at once */
+	assert_int_equal(kclient_watch(k.c, &KRES_CONFIGMAP, ns, &q, 30000, count_any, &seen, &e), 0);
+	stop_flag = 0;
+	close_ctx(&k);
+}
+
 static void capture_log(void *ctx, const char *line)
 {
 	struct buf *b = ctx;
@@ -463,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_list_pages),
 		cmocka_unit_test(test_watch_resumes_after_cuts),
 		cmocka_unit_test(test_watch_too_old_relists),
+		cmocka_unit_test(test_stop_watches_ends_an_idle_watch),
 		cmocka_unit_test(test_v9_never_logs_the_token),
 	};
 
