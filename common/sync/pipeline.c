@@ -368,6 +368,15 @@ static int preflight(struct job *j, struct kerr *e)
 
 /* --- the steps ------------------------------------------------------------------ */
 
+static int ns_gone(void *ctx, const cJSON *ns, struct kerr *e)
+{
+	(void)ctx;
+	(void)e;
+	return ns == NULL;
+}
+
+static long long until(const struct job *j, long long t);
+
 static int ensure_namespace(struct job *j, struct kerr *e)
 {
 	cJSON *ns = NULL, *obj;
@@ -375,11 +384,25 @@ static int ensure_namespace(struct job *j, struct kerr *e)
 	int rc;
 
 	if (!kclient_get(j->tgt, &KRES_NAMESPACE, NULL, j->vm->target_ns, &ns, e)) {
+		bool ending = !strcmp(json_str(ns, "status.phase", ""), "Terminating");
+
 		cJSON_Delete(ns);
-		return 0;
-	}
-	if (!kerr_is_http(e, 404))
+		if (!ending)
+			return 0;
+		/* an earlier rollback removes it: wait until it is gone, then make it anew */
+		job_event(j, SYNC_EV_STEP, "namespace %s is being deleted on the target: waiting until it is gone",
+			  j->vm->target_ns);
+		rc = wait_object(j, j->tgt, &KRES_NAMESPACE, NULL, j->vm->target_ns, ns_gone, NULL,
+				 until(j, sync_now_ms() + j->run->o->sync_timeout_ms), NULL, e);
+		if (rc < 0)
+			return api_fail(j, e, "target namespace");
+		if (rc)
+			return refuse(j, "namespace %s is still being deleted on the target; run the same command again once it is gone",
+				      j->vm->target_ns);
+	} else if (!kerr_is_http(e, 404)) {
 		return api_fail(j, e, "target namespace");
+	}
+	kerr_clear(e);
 	obj = cJSON_CreateObject();
 	cJSON_AddStringToObject(obj, "apiVersion", "v1");
 	cJSON_AddStringToObject(obj, "kind", "Namespace");

@@ -50,8 +50,9 @@ setup_file() {
 	extra_vm detach01
 	extra_vm del01
 	extra_vm tty01
+	extra_vm ca01
 	for i in $(seq -w 1 20); do extra_vm "kill$i"; done
-	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 detach01 del01 tty01 $(seq -f 'kill%02g' 1 20); do
+	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 detach01 del01 tty01 ca01 $(seq -f 'kill%02g' 1 20); do
 		wait_running source "$vm"
 	done
 }
@@ -252,6 +253,35 @@ ours_left() {
 		done
 	done
 	[ ! -s "$SIM/violations.jsonl" ] || fail "violations: $(cat "$SIM/violations.jsonl")"
+}
+
+@test "migrate: a CA trust lost after the exchange stalls, is diagnosed within --sync-timeout and rolled back" {
+	# hold the target VMIM's create for a moment, and rotate the source's CA in it
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault target verb=create resource=virtualmachineinstancemigrations latencyMs=3000 count=1 >/dev/null
+	"$PLUGIN_BIN_DIR/kubectl-cclm-migrate" "${LAB[@]}" -n vms ca01 --sync-timeout 10s >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 100); do
+		grep -q "CAs exchanged" "$BATS_TEST_TMPDIR/out" && break
+		sleep 0.1
+	done
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" virt-fault rotate-ca cluster=source >/dev/null
+	st=0
+	wait "$pid" || st=$?
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" clear target >/dev/null
+	output=$(cat "$BATS_TEST_TMPDIR/out")
+	[ "$st" -eq 1 ] || fail "exit $st: $output"
+	assert_output --partial "past --sync-timeout 10s"
+	assert_output --partial "rolled back"
+	for c in source target; do
+		left=$(kubectl --context "$c" -n vms get vm,vmim,datavolumes,pvc,secrets,configmaps -l cclm.io/vm=ca01 -o name)
+		[ -z "$left" ] || fail "left behind on $c: $left"
+	done
+	[ "$(jp source vmi/ca01 '{.status.phase}')" = Running ]
+	[ ! -s "$SIM/violations.jsonl" ] || fail "violations: $(cat "$SIM/violations.jsonl")"
+	# the next run exchanges the CAs again, and the VM moves
+	run migrate "${LAB[@]}" -n vms ca01
+	assert_success
+	assert_output --regexp "vms/ca01 +migrated"
 }
 
 @test "migrate: on routed the sync stalls, is diagnosed within --sync-timeout and rolled back" {

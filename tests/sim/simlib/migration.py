@@ -293,8 +293,9 @@ class Engine:
 
     # -- sync (the sync controllers' part) --
     def sync_source(self, v, m, vmi):
-        if vmi is None or not ((vmi.get("status") or {}).get("migrationState") or {}).get("sourceState"):
-            return
+        ss = (((vmi or {}).get("status") or {}).get("migrationState") or {}).get("sourceState") or {}
+        if ss.get("migrationUID") != m["metadata"]["uid"]:
+            return  # not yet this migration's state (an earlier one's may still be there)
         synchro.push(self.views, v, vmi, m["spec"]["sendTo"].get("connectURL"), migration_id(m), "receive",
                      synchro.SOURCE_FIELDS)
 
@@ -302,10 +303,11 @@ class Engine:
         if vmi is None:
             return
         ms = (vmi.get("status") or {}).get("migrationState") or {}
+        if (ms.get("targetState") or {}).get("migrationUID") != m["metadata"]["uid"]:
+            return  # not yet this migration's state
         addr = (ms.get("sourceState") or {}).get("syncAddress")
         if not addr:
-            if (ms.get("targetState") or {}).get("migrationUID") == m["metadata"]["uid"]:
-                synchro.set_failure_condition(v, vmi, synchro.WAITING)
+            synchro.set_failure_condition(v, vmi, synchro.WAITING)
             return
         synchro.push(self.views, v, vmi, addr, migration_id(m), "sendTo", synchro.TARGET_FIELDS)
 
@@ -318,7 +320,8 @@ class Engine:
             pod = self.launcher_of(v, vmi)
             node = (vmi.get("status") or {}).get("nodeName")
             addr = (v.sync_addresses() or [""])[0]
-            state = dict(ms) if ss.get("migrationUID") == m["metadata"]["uid"] else {}
+            fresh = ss.get("migrationUID") != m["metadata"]["uid"]
+            state = {} if fresh else dict(ms)
             state.update({
                 "sourceState": {"migrationUID": m["metadata"]["uid"], "node": node,
                                 "pod": pod["metadata"]["name"] if pod else "",
@@ -330,7 +333,9 @@ class Engine:
                 "sourceNode": node, "sourcePod": pod["metadata"]["name"] if pod else "",
                 "migrationConfiguration": self.migration_configuration(v),
                 "migrationNetworkType": "Migration" if v.migrations_config().get("network") else "Pod"})
-            self.patch_ms(v, vmi, state)
+            # a new migration starts from a clean state: what an earlier,
+            # aborted one left (failed, failureReason, ...) is removed
+            self.patch_ms(v, vmi, clean_state(ms, state) if fresh else state)
             return self.set_phase(v, m, "Synchronizing")
         if p == "Synchronizing":
             if ss.get("migrationUID") and ts.get("migrationUID"):
@@ -379,6 +384,8 @@ class Engine:
                                      "domainName": vmi["metadata"]["name"],
                                      "domainNamespace": vmi["metadata"]["namespace"],
                                      "virtualMachineInstanceUID": vmi["metadata"]["uid"]}}
+            if ms and ts.get("migrationUID") != m["metadata"]["uid"]:
+                state = clean_state(ms, state)  # a receiver VMI an earlier migration used
             self.patch_ms(v, vmi, state)
             return self.set_phase(v, m, "WaitingForSync")
         if p == "WaitingForSync":
@@ -672,6 +679,13 @@ class Engine:
         store = getattr(v.cluster, "metrics", None)
         if store is not None and vmi is not None:
             store.remove({"namespace": vmi["metadata"]["namespace"], "name": vmi["metadata"]["name"]})
+
+
+def clean_state(old, new):
+    """A merge patch of migrationState that leaves exactly `new`."""
+    out = {k: None for k in old if k not in new}
+    out.update(new)
+    return out
 
 
 def vm_sizes(v, vmi, copy_disks):
