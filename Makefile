@@ -13,7 +13,7 @@ DESTDIR ?=
 # tests/sim/kube-binaries when it has to build).
 DEB_PKGS := make gcc pkg-config libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev \
             libcmocka-dev bats bats-assert bats-support python3 python3-yaml openssl jq \
-            curl ca-certificates
+            curl ca-certificates iputils-ping netcat-openbsd
 # kubectl (tests and the demo use it; cclm never does): Debian's client only
 # when the machine has no kubectl of its own.
 DEB_PKGS += $(if $(shell command -v kubectl),,kubernetes-client)
@@ -109,7 +109,13 @@ $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(UNIT_HELPERS:%.c=$(BUILD)/obj/%.o) $(SYNC_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -pthread
+	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(PKG_LIBS) $(shell pkg-config --libs cmocka) -pthread
+
+# A unit test of a plugin's own logic names the objects it needs.
+$(BUILD)/tests/test_status_pair: $(BUILD)/obj/plugins/status/pair.o
+$(BUILD)/tests/test_netcheck_probe: $(BUILD)/obj/plugins/netcheck/probe.o
+# netcheck carries its probe script (plugins/netcheck/script.c .incbin-s it).
+$(BUILD)/obj/plugins/netcheck/script.o: plugins/netcheck/probe.sh
 
 # Tests of libcclm against the running test clusters (run by tests/run).
 LIVE_SRC := $(wildcard tests/live/test_*.c)

@@ -10,42 +10,17 @@
 
 #include "enable.h"
 #include "json.h"
+#include "kvnet.h"
 #include "msg.h"
-
-#define NETWORK_STATUS "k8s.v1.cni.cncf.io/network-status"
 
 int pod_migration_ip(const cJSON *pod, char *out, size_t n)
 {
-	const char *text = json_str(json_get(pod, "metadata.annotations"), NETWORK_STATUS, NULL);
-	cJSON *st;
-	const cJSON *att;
-	int rc = -1;
-
-	if (!text || !(st = cJSON_Parse(text)))
-		return -1;
-	cJSON_ArrayForEach(att, st) {
-		const char *ip = json_str(att, "ips.0", NULL);
-
-		if (!strcmp(json_str(att, "interface", ""), "migration0") && ip) {
-			snprintf(out, n, "%s", ip);
-			rc = 0;
-			break;
-		}
-	}
-	cJSON_Delete(st);
-	return rc;
+	return kvnet_pod_migration_ip(pod, out, n);
 }
 
 static bool pod_ready(const cJSON *p)
 {
-	const cJSON *c;
-
-	if (json_get(p, "metadata.deletionTimestamp") || strcmp(json_str(p, "status.phase", ""), "Running"))
-		return false;
-	cJSON_ArrayForEach(c, json_get(p, "status.conditions"))
-		if (!strcmp(json_str(c, "type", ""), "Ready"))
-			return !strcmp(json_str(c, "status", ""), "True");
-	return false;
+	return kvnet_pod_ready(p);
 }
 
 static long long now_ms(void)

@@ -6,6 +6,7 @@
 
 #include "enable.h"
 #include "json.h"
+#include "kvnet.h"
 
 void side_release(struct side *s)
 {
@@ -159,16 +160,6 @@ static int observe_kubevirt(struct side *s, struct kerr *e)
 	return 0;
 }
 
-static bool kubevirt_gate_on(const cJSON *kv)
-{
-	const cJSON *g;
-
-	cJSON_ArrayForEach(g, json_get(kv, "spec.configuration.developerConfiguration.featureGates"))
-		if (cJSON_IsString(g) && !strcasecmp(g->valuestring, "DecentralizedLiveMigration"))
-			return true;
-	return false;
-}
-
 static int observe_hco(struct side *s, struct kerr *e)
 {
 	const cJSON *v;
@@ -266,7 +257,7 @@ int observe_side(struct side *s, struct kerr *e)
 		s->gate_on = json_bool(spec, "featureGates.decentralizedLiveMigration", false);
 		copy_str(s->network, sizeof(s->network), json_str(spec, "liveMigrationConfig.network", ""));
 	} else {
-		s->gate_on = kubevirt_gate_on(s->kubevirt);
+		s->gate_on = kvnet_kubevirt_gate_on(s->kubevirt);
 		copy_str(s->network, sizeof(s->network),
 			 json_str(s->kubevirt, "spec.configuration.migrations.network", ""));
 	}

@@ -12,12 +12,14 @@ LAB=(--source source --target target --nic ens4 --vlan 2001 --subnet 192.168.201
 
 setup_file() {
 	private_sim_start lab two-clusters
+	private_sim_boot skew version-skew # the scenario tests at the end each boot the next
 	# MTV's live migration off on the target, for enable to turn on
 	kubectl --context target -n openshift-mtv patch forkliftcontroller forklift-controller --type merge \
 		-p '{"spec":{"feature_ocp_live_migration":"false"}}' >/dev/null
 }
 
 teardown_file() {
+	for s in skew overlap gateoff nomtv; do private_sim_stop "$s"; done
 	private_sim_stop lab
 }
 
@@ -233,6 +235,7 @@ check_enabled() {
 
 @test "enable: version-skew is refused with both versions named, and nothing is written" {
 	private_sim_start skew version-skew
+	private_sim_boot overlap overlapping-ipam
 	n=$(requests_mark)
 	run enable "${LAB[@]}"
 	private_sim_stop skew
@@ -244,6 +247,7 @@ check_enabled() {
 
 @test "enable: overlapping-ipam's NADs are reported as overlapping; --replace-nad splits the pools" {
 	private_sim_start overlap overlapping-ipam
+	private_sim_boot gateoff gate-off
 	n=$(requests_mark)
 	run enable --source source --target target
 	if [ "$status" -ne 1 ]; then private_sim_stop overlap; fi
@@ -263,6 +267,7 @@ check_enabled() {
 
 @test "enable: gate-off (the gate on one side only) is finished on the other" {
 	private_sim_start gateoff gate-off
+	private_sim_boot nomtv no-mtv
 	[ "$(hco source '{.spec.featureGates.decentralizedLiveMigration}')" = true ]
 	run enable "${LAB[@]}"
 	st=$status

@@ -43,6 +43,7 @@ wait_running() { # CONTEXT NAME
 
 setup_file() {
 	private_sim_start lab two-clusters
+	private_sim_boot routed routed # for the last test
 	"$PLUGIN_BIN_DIR/kubectl-cclm-enable" --source source --target target --nic ens4 --vlan 2001 \
 		--subnet 192.168.201.0/24 >/dev/null 2>&1
 	extra_vm fault01
@@ -59,6 +60,7 @@ setup_file() {
 
 teardown_file() {
 	private_sim_stop lab
+	private_sim_stop routed
 }
 
 setup() {

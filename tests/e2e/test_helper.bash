@@ -50,14 +50,25 @@ logged() {
 	return 1
 }
 
+# private_sim_boot NAME SCENARIO: start private test clusters in the
+# background without waiting for them, so a later private_sim_start NAME
+# finds them (nearly) ready: a test file boots its next scenario while the
+# tests before it run. Does nothing when NAME is already started.
+private_sim_boot() {
+	local dir=$BATS_FILE_TMPDIR/$1
+	[ -f "$dir.pid" ] && return 0
+	mkdir -p "$dir"
+	"$REPO_ROOT/tests/sim/kubesim" --scenario "$2" --dir "$dir" >"$dir.log" 2>&1 3>&- &
+	echo $! >"$dir.pid"
+}
+
 # private_sim_start NAME SCENARIO: test clusters of the test file's own in
 # $BATS_FILE_TMPDIR/NAME, for tests that change what the shared ones keep
 # (the gate, the NAD, VMs); sets SIM, KUBESIM_DIR and KUBECONFIG to them.
+# Waits for clusters private_sim_boot started, else starts them.
 private_sim_start() {
 	SIM=$BATS_FILE_TMPDIR/$1
-	mkdir -p "$SIM"
-	"$REPO_ROOT/tests/sim/kubesim" --scenario "$2" --dir "$SIM" >"$SIM.log" 2>&1 &
-	echo $! >"$SIM.pid"
+	private_sim_boot "$1" "$2"
 	for _ in $(seq 1 600); do
 		[ -f "$SIM/ready" ] && break
 		kill -0 "$(cat "$SIM.pid")" 2>/dev/null || { cat "$SIM.log" >&2; return 1; }

@@ -14,6 +14,8 @@ the pod running until it is deleted, or None to pass), else by its annotations:
   kubesim.cclm.io/exit-code     container exit code (default 0)
   kubesim.cclm.io/run-seconds   simulated run time (default 0.5)
   kubesim.cclm.io/log           the container's log text
+A `kubectl cclm netcheck` probe pod (label cclm.io/role=netcheck-probe) is
+answered from the fabric model by simlib/netprobe.py, installed as a runner.
 """
 
 import datetime
@@ -377,6 +379,9 @@ class NodeAgent:
                 return
             self.client.merge_patch(path, {"metadata": {"annotations": {
                 NETWORK_STATUS: json.dumps(netstat, indent=1)}}})
+            # runners (a netcheck probe) see the pod as it now is: with its addresses
+            pod = dict(pod, metadata=dict(meta, annotations=dict(ann, **{
+                NETWORK_STATUS: json.dumps(netstat, indent=1)})))
         ts = now_rfc3339()
         run_to_completion = spec.get("restartPolicy", "Always") != "Always"
         cstat = []
