@@ -145,11 +145,11 @@ int nc_parse_line(const char *line, struct nc_result *res, char *src, size_t nsr
 	if (!known)
 		snprintf(res->result, sizeof(res->result), "unsupported");
 	if (word(line, "port", num, sizeof(num)))
-		res->port = atoi(num);
+		res->port = (int)strtol(num, NULL, 10);
 	if (word(line, "size", num, sizeof(num)))
-		res->size = atoi(num);
+		res->size = (int)strtol(num, NULL, 10);
 	if (word(line, "max", num, sizeof(num)))
-		res->max = atoi(num);
+		res->max = (int)strtol(num, NULL, 10);
 	if (word(line, "ms", num, sizeof(num)))
 		res->ms = strtol(num, NULL, 10);
 	if ((d = strstr(line, " detail=")))

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
@@ -16,8 +17,8 @@ static struct sched_view view(const char *name, const char *node, double rate, d
 	struct sched_view v;
 
 	memset(&v, 0, sizeof(v));
-	strcpy(v.name, name);
-	strcpy(v.node, node);
+	snprintf(v.name, sizeof(v.name), "%s", name);
+	snprintf(v.node, sizeof(v.node), "%s", node);
 	v.transfer_rate = rate;
 	v.dirty_rate = dirty;
 	v.remaining = -1;
