@@ -13,7 +13,7 @@ DESTDIR ?=
 # tests/sim/kube-binaries when it has to build).
 DEB_PKGS := make gcc pkg-config libcurl4-openssl-dev libyaml-dev libcjson-dev libssl-dev \
             libcmocka-dev bats bats-assert bats-support python3 python3-yaml openssl jq \
-            curl ca-certificates iputils-ping netcat-openbsd
+            curl ca-certificates iputils-ping netcat-openbsd parallel
 # kubectl (tests and the demo use it; cclm never does): Debian's client only
 # when the machine has no kubectl of its own.
 DEB_PKGS += $(if $(shell command -v kubectl),,kubernetes-client)
@@ -173,6 +173,7 @@ bench: deps-quiet kube-binaries all $(BUILD)/bench/bench_client
 	@tests/sim/with-clusters -- tests/bench/run
 	@tests/bench/sim-fleet
 	@tests/bench/migrate-fleet
+	@tests/bench/status-fleet
 
 # ---- install -----------------------------------------------------------------
 # Executables, the kubectl completion shims (kubectl_complete-* and

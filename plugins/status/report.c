@@ -141,7 +141,9 @@ static cJSON *row_json(const struct status_view *v, const struct status_row *r, 
 	if (r->total > 0 && r->processed >= 0) {
 		cJSON *p = cJSON_AddObjectToObject(o, "progress");
 
-		cJSON_AddNumberToObject(p, "percent", (double)(long)(1000.0 * r->processed / r->total) / 10);
+		/* later pre-copy rounds resend dirtied memory: processed passes total */
+		cJSON_AddNumberToObject(p, "percent",
+					r->processed >= r->total ? 100.0 : (double)(long)(1000.0 * r->processed / r->total) / 10);
 		cJSON_AddNumberToObject(p, "dataTotalBytes", r->total);
 		cJSON_AddNumberToObject(p, "dataProcessedBytes", r->processed);
 		cJSON_AddNumberToObject(p, "dataRemainingBytes", r->remaining >= 0 ? r->remaining : r->total - r->processed);

@@ -22,7 +22,7 @@ ip), so ICMP and the MTU test come back unsupported, as from a bare image.
 
 import json
 
-from . import synchro
+from . import kubeapi, synchro
 
 ROLE_LABEL = "cclm.io/role"
 ROLE = "netcheck-probe"
@@ -175,6 +175,10 @@ class Runner:
         if plan is None:
             return (2, 0.2, "%s error detail=no plan in %s" % (PREFIX, PLAN_ENV))
         view = self.engine.view(self.cluster)
+        meta = pod["metadata"]
+        # the pod as it now is, with the addresses the agent just gave it
+        pod = agent.client.get(kubeapi.resource_path("", "v1", "pods", meta["namespace"], meta["name"]),
+                               ok404=True) or pod
         src_ep = view.endpoint(pod)
         if src_ep is not None and src_ep.get("pod"):
             src_ep = None  # not attached to the migration network: nothing answers

@@ -379,9 +379,6 @@ class NodeAgent:
                 return
             self.client.merge_patch(path, {"metadata": {"annotations": {
                 NETWORK_STATUS: json.dumps(netstat, indent=1)}}})
-            # runners (a netcheck probe) see the pod as it now is: with its addresses
-            pod = dict(pod, metadata=dict(meta, annotations=dict(ann, **{
-                NETWORK_STATUS: json.dumps(netstat, indent=1)})))
         ts = now_rfc3339()
         run_to_completion = spec.get("restartPolicy", "Always") != "Always"
         cstat = []
