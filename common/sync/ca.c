@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine.h"
 #include "json.h"
@@ -133,13 +132,6 @@ out:
 	return rc;
 }
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* push_once, again on a conflict or a transient error (up to 6 tries). */
 static int push(struct kclient *from, const char *from_ns, struct kclient *to, const char *to_ns, bool *sent,
 		char **bundle, struct kerr *e)
@@ -153,7 +145,7 @@ static int push(struct kclient *from, const char *from_ns, struct kclient *to, c
 			return 0;
 		if (attempt == 5 || !(kerr_is_http(e, 409) || kerr_is_transient(e)))
 			return -1;
-		pause_ms(kerr_is_http(e, 409) ? 50 : wait);
+		sync_pause_ms(kerr_is_http(e, 409) ? 50 : wait);
 		if (wait < 4000)
 			wait *= 2;
 	}

@@ -112,6 +112,7 @@ struct job {
 };
 
 long long sync_now_ms(void);
+void sync_pause_ms(long ms); /* sleep, for retries and backoff */
 bool job_cancelled(const struct job *j);
 
 /* Tell the user (through o->event); printf-style text. */

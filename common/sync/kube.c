@@ -61,7 +61,7 @@ void run_info(struct run *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void pause_ms(long ms)
+void sync_pause_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -113,7 +113,7 @@ int wait_object(struct job *j, struct kclient *c, const struct kres *res, const 
 					goto fail;
 				cJSON_Delete(items);
 				free(lrv);
-				pause_ms(500);
+				sync_pause_ms(500);
 				kerr_clear(e);
 				goto check_time;
 			}
@@ -176,7 +176,7 @@ fail:
 /* Backoff for the next try of a transient failure: the server's Retry-After, else 250 ms doubling to 4 s. */
 static void backoff(const struct kerr *e, long *wait)
 {
-	pause_ms(e->retry_after > 0 ? e->retry_after * 1000L : *wait);
+	sync_pause_ms(e->retry_after > 0 ? e->retry_after * 1000L : *wait);
 	if (*wait < 4000)
 		*wait *= 2;
 }
