@@ -7,7 +7,21 @@
 
 import os
 import sys
+import time
 import unittest
+
+
+class TimedResult(unittest.TextTestResult):
+    """Keeps each test's wall time, for the slowest-tests summary."""
+
+    def startTest(self, test):
+        self.t0 = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.times = getattr(self, "times", [])
+        self.times.append((time.monotonic() - self.t0, test.id()))
 
 
 def main(paths):
@@ -16,7 +30,11 @@ def main(paths):
         d, f = os.path.split(os.path.abspath(p))
         sys.path.insert(0, d)
         suite.addTests(unittest.defaultTestLoader.loadTestsFromName(f[:-3]))
-    res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    t0 = time.monotonic()
+    res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout, resultclass=TimedResult).run(suite)
+    print("# %.0f s in all; the slowest:" % (time.monotonic() - t0))
+    for took, name in sorted(getattr(res, "times", []), reverse=True)[:5]:
+        print("#   %6.1f s  %s" % (took, name))
     failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
     skipped = len(res.skipped)
     passed = res.testsRun - failed - skipped

@@ -164,8 +164,8 @@ class FakeView:
         self.name, self.vmis, self.vmims = name, FakeCache(vmis), FakeCache(vmims)
 
 
-def vmi(name, phase, uid="u1", fw="fw-1", ms=None):
-    return {"metadata": {"namespace": "vms", "name": name, "uid": uid},
+def vmi(name, phase, uid="u1", fw="fw-1", ms=None, ns="vms"):
+    return {"metadata": {"namespace": ns, "name": name, "uid": uid},
             "spec": {"domain": {"firmware": {"uuid": fw}}},
             "status": {"phase": phase, "migrationState": ms or {}}}
 
@@ -187,6 +187,21 @@ class TestMonitor(unittest.TestCase):
         done = {"completed": True, "endTimestamp": monitor.now_rfc3339()}
         views[1] = FakeView("t", [vmi("a", "Running", uid="u2", ms=done)])
         self.assertEqual(self.kinds(views), [])
+
+    def test_one_legacy_uuid_in_two_namespaces_is_two_vms(self):
+        # KubeVirt's legacy firmware UUID comes from the name only
+        views = [FakeView("s", [vmi("a", "Running"), vmi("a", "Running", uid="u3", ns="other")]),
+                 FakeView("t", [vmi("a", "Running", uid="u2", ns="moved")])]
+        self.assertEqual(self.kinds(views), [])
+        send = {"metadata": {"namespace": "other", "name": "out", "uid": "m1"},
+                "spec": {"vmiName": "a", "sendTo": {"migrationID": "x"}}, "status": {"phase": "Running"}}
+        recv = {"metadata": {"namespace": "moved", "name": "in", "uid": "m2"},
+                "spec": {"vmiName": "a", "receive": {"migrationID": "x"}}, "status": {"phase": "Running"}}
+        views = [FakeView("s", views[0].vmis.items(), [send]), FakeView("t", views[1].vmis.items(), [recv])]
+        self.assertEqual(self.kinds(views), ["two-running"])
+        # the link outlives the VMIMs (deleted after the migration)
+        views = [FakeView("s", views[0].vmis.items()), FakeView("t", views[1].vmis.items())]
+        self.assertEqual(self.kinds(views), ["two-running"])
 
     def test_source_stopped_without_a_running_target(self):
         src = {"sourceState": {"virtualMachineInstanceUID": "u1"}, "targetState": {"syncAddress": "x:9185"}}

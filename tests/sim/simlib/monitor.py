@@ -4,8 +4,12 @@ second) and recorded, once per episode, to DIR/violations.jsonl (one JSON
 object per line: time, kind, identity, detail) and the admin endpoint.
 
 A VM's identity is its firmware UUID (spec.domain.firmware.uuid, which the
-target VM carries over from the source), else namespace/name. Kinds:
-  two-running     two VMIs of one identity Running at once, for longer than
+target VM carries over from the source), else namespace/name. KubeVirt's
+legacy UUID is derived from the name alone, so VMs of one name in two
+namespaces share it: two VMIs of one identity are the same VM only when they
+run on different clusters and either have the same namespace/name or were
+ever the two ends of one migration (VMIMs paired by migration ID). Kinds:
+  two-running     two VMIs of one VM Running at once, for longer than
                   the hand-over (GRACE seconds after a completed migration)
   source-stopped  a VM that was the source of a cross-cluster migration no
                   longer runs, and no VMI of its identity runs anywhere
@@ -39,6 +43,7 @@ class Monitor:
         self.since = {}       # condition key -> first time seen
         self.reported = set()
         self.sources = {}     # (cluster, ns, vm) -> identity, once seen as a decentralized source
+        self.links = set()    # frozenset of two (cluster, ns, vmi): the ends of one migration, once seen
         self.last = 0.0
 
     def check(self, views):
@@ -70,8 +75,10 @@ class Monitor:
                     self.sources[(v.name, meta["namespace"], meta["name"])] = ident
                 if st.get("phase") == "Running" and not meta.get("deletionTimestamp"):
                     running.setdefault(ident, []).append((v.name, meta["namespace"], meta["name"], ms))
+        self.learn_links(views)
         for ident, where in running.items():
-            if len(where) > 1 and not any(ms.get("completed") and recent(ms.get("endTimestamp")) for *_, ms in where):
+            if len(where) > 1 and self.same_vm_twice(where) and \
+                    not any(ms.get("completed") and recent(ms.get("endTimestamp")) for *_, ms in where):
                 yield ("two-running", ident), "%d VMIs running: %s" % (
                     len(where), ", ".join("%s:%s/%s" % w[:3] for w in where))
         for (cl, ns, name), ident in self.sources.items():
@@ -89,6 +96,26 @@ class Monitor:
                     yield ("vmim-left", "%s:%s/%s" % (v.name, meta["namespace"], meta["name"])), \
                         "VMIM %s:%s/%s is %s although both sides ended" % (
                             v.name, meta["namespace"], meta["name"], (m.get("status") or {}).get("phase") or "new")
+
+    def learn_links(self, views):
+        ends = {}
+        for v in views:
+            for m in v.vmims.items():
+                spec = m.get("spec") or {}
+                for side in ("sendTo", "receive"):
+                    mid = (spec.get(side) or {}).get("migrationID")
+                    if mid and spec.get("vmiName"):
+                        ends.setdefault(mid, {})[side] = (v.name, m["metadata"]["namespace"], spec["vmiName"])
+        for pair in ends.values():
+            if len(pair) == 2:
+                self.links.add(frozenset(pair.values()))
+
+    def same_vm_twice(self, where):
+        for i, a in enumerate(where):
+            for b in where[i + 1:]:
+                if a[0] != b[0] and (a[1:3] == b[1:3] or frozenset((a[:3], b[:3])) in self.links):
+                    return True
+        return False
 
     @staticmethod
     def ended(v, m):
