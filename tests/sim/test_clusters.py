@@ -367,6 +367,18 @@ class TestIdentity(ClusterTest):
                         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "only-src"}})
         self.assertIsNone(self.tgt.get("/api/v1/namespaces/%s/configmaps/only-src" % self.ns, ok404=True))
 
+    def test_started_from_the_etcd_seed_only_the_crds_are_shared(self):
+        # simlib/etcdseed.py: the clusters' etcd starts with the CRDs and
+        # nothing else, so each apiserver makes its own namespaces and roles.
+        def uid(c, p):
+            return c.get(p)["metadata"]["uid"]
+        for p in ("/api/v1/namespaces/kube-system", "/api/v1/namespaces/default",
+                  "/apis/rbac.authorization.k8s.io/v1/clusterroles/cluster-admin"):
+            self.assertNotEqual(uid(self.src, p), uid(self.tgt, p), p)
+        crd = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/virtualmachines.kubevirt.io"
+        conds = {c["type"]: c["status"] for c in self.src.get(crd)["status"]["conditions"]}
+        self.assertEqual(conds.get("Established"), "True")
+
     def test_client_certificate_identity_through_proxy(self):
         pki_dir = os.path.join(DIR, "source", "pki")
         key, crt = pki.client_cert(pki_dir, "test-cert-user", "cert-user", ["cclm-other", "cclm-cert-testers"])

@@ -58,6 +58,23 @@ def stop_all(grace=10.0):
             p.wait()
 
 
+def stop(p, grace=10.0):
+    """Stop one child started here and forget it."""
+    with _lock:
+        if p in _children:
+            _children.remove(p)
+    if p.poll() is None:
+        try:
+            p.terminate()
+        except ProcessLookupError:
+            pass
+    try:
+        p.wait(grace)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
 def dead_children():
     with _lock:
         return [p for p in _children if p.poll() is not None]
