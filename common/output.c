@@ -139,3 +139,17 @@ bool term_fancy(void)
 
 	return term_is_tty(1) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
 }
+
+void output_bytes(double bytes, char *out, size_t n)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	int u = 0;
+
+	if (!(bytes > 0))
+		bytes = 0;
+	while (bytes >= 1024 && u < 5) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
+}

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "err.h"
@@ -30,6 +31,10 @@ int output_object(FILE *f, const char *format, const cJSON *obj, struct kerr *e)
 /* Wrap items in {"apiVersion":"v1","items":[...],"kind":"List","metadata":{"resourceVersion":""}}
  * and print it; `items` is borrowed. */
 int output_list(FILE *f, const char *format, const cJSON *items, struct kerr *e);
+
+/* A byte count in binary units for people: "0 B", "512 B", "1.5 KiB",
+ * "596.0 MiB", "2.3 GiB" (one decimal from KiB up; negative counts as 0). */
+void output_bytes(double bytes, char *out, size_t n);
 
 /* True when fd is a terminal. */
 bool term_is_tty(int fd);

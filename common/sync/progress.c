@@ -7,14 +7,7 @@
 
 #include "engine.h"
 #include "json.h"
-
-static void human(double bytes, char *out, size_t n)
-{
-	if (bytes >= 1024.0 * 1024 * 1024)
-		snprintf(out, n, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
-	else
-		snprintf(out, n, "%.0f MiB", bytes / (1024.0 * 1024));
-}
+#include "output.h"
 
 /* Say once for the whole run that there are phases only. */
 static void metrics_unreachable(struct job *j, const char *why)
@@ -84,10 +77,10 @@ void progress_sample(struct job *j)
 	v->transfer_rate = xfer;
 	v->dirty_rate = dr;
 	pthread_mutex_unlock(&j->run->lock);
-	human(done > 0 ? done : 0, a, sizeof(a));
-	human(total > 0 ? total : 0, b, sizeof(b));
-	human(xfer > 0 ? xfer : 0, rate, sizeof(rate));
-	human(dr > 0 ? dr : 0, dirty, sizeof(dirty));
+	output_bytes(done > 0 ? done : 0, a, sizeof(a));
+	output_bytes(total > 0 ? total : 0, b, sizeof(b));
+	output_bytes(xfer > 0 ? xfer : 0, rate, sizeof(rate));
+	output_bytes(dr > 0 ? dr : 0, dirty, sizeof(dirty));
 	if (xfer > 0 && left >= 0)
 		snprintf(eta, sizeof(eta), ", ETA %.0fs", left / xfer);
 	job_event(j, SYNC_EV_PROGRESS, "%.0f%% (%s of %s) at %s/s, dirtying %s/s%s",

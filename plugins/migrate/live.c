@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "live.h"
+#include "output.h"
 
 void live_init(struct live *l, FILE *out, bool tty)
 {
@@ -10,14 +11,6 @@ void live_init(struct live *l, FILE *out, bool tty)
 	l->out = out;
 	l->tty = tty;
 	l->t0 = sync_wall();
-}
-
-static void human(double bytes, char *out, size_t n)
-{
-	if (bytes >= 1024.0 * 1024 * 1024)
-		snprintf(out, n, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
-	else
-		snprintf(out, n, "%.0f MiB", bytes / (1024.0 * 1024));
 }
 
 void live_format(const struct sync_vm *v, char *out, size_t n)
@@ -38,9 +31,9 @@ void live_format(const struct sync_vm *v, char *out, size_t n)
 	for (i = 0; i < 20; i++)
 		bar[i] = i < fill ? '#' : '.';
 	bar[20] = '\0';
-	human(v->data_processed, a, sizeof(a));
-	human(v->data_total, b, sizeof(b));
-	human(v->transfer_rate > 0 ? v->transfer_rate : 0, r, sizeof(r));
+	output_bytes(v->data_processed, a, sizeof(a));
+	output_bytes(v->data_total, b, sizeof(b));
+	output_bytes(v->transfer_rate > 0 ? v->transfer_rate : 0, r, sizeof(r));
 	if (v->transfer_rate > 0 && v->data_remaining >= 0)
 		snprintf(eta, sizeof(eta), "  ETA %.0fs", v->data_remaining / v->transfer_rate);
 	snprintf(out, n, "  %-24.24s %-16s [%s] %3.0f%%  %s / %s  %s/s%s", v->name, v->phase, bar, pct, a, b, r, eta);

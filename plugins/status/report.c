@@ -10,23 +10,6 @@
 #include "output.h"
 #include "status.h"
 
-void report_bytes(double b, char *out, size_t n)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-
-	if (b < 0)
-		b = 0;
-	while (b >= 1024 && u < 4) {
-		b /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(out, n, "%.0f%s", b, unit[u]);
-	else
-		snprintf(out, n, "%.1f%s", b, unit[u]);
-}
-
 void report_duration(long long s, char *out, size_t n)
 {
 	if (s < 0)
@@ -51,10 +34,10 @@ static void progress_text(const struct status_row *r, char *out, size_t n)
 		return;
 	}
 	pct = r->processed >= r->total ? 100 : (int)(100.0 * r->processed / r->total);
-	report_bytes(r->processed, a, sizeof(a));
-	report_bytes(r->total, b, sizeof(b));
+	output_bytes(r->processed, a, sizeof(a));
+	output_bytes(r->total, b, sizeof(b));
 	if (r->rate > 0) {
-		report_bytes(r->rate, rate, sizeof(rate));
+		output_bytes(r->rate, rate, sizeof(rate));
 		snprintf(out, n, "%d%% %s/%s %s/s", pct, a, b, rate);
 	} else {
 		snprintf(out, n, "%d%% %s/%s", pct, a, b);

@@ -72,8 +72,6 @@ int report_print(FILE *f, const struct status_view *v, const struct status_row *
 /* One line per row for --watch without a terminal: what changed. Fills
  * `out` with the row's line minus the time (for comparing). */
 void report_line(const struct status_row *r, struct buf *out);
-/* "1.5GiB", "512B" */
-void report_bytes(double b, char *out, size_t n);
 /* "45s", "3m12s", "2h5m", "3d4h" */
 void report_duration(long long s, char *out, size_t n);
 

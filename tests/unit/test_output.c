@@ -58,11 +58,34 @@ static void test_msg_prefix_and_exit(void **state)
 	free(out);
 }
 
+static void test_bytes(void **state)
+{
+	static const struct {
+		double in;
+		const char *out;
+	} cases[] = {
+		{ -5, "0 B" }, { 0, "0 B" }, { 512, "512 B" }, { 1023, "1023 B" }, { 1024, "1.0 KiB" },
+		{ 1536, "1.5 KiB" }, { 596.0 * 1048576, "596.0 MiB" }, { 2.25 * 1073741824, "2.2 GiB" },
+		{ 3.0 * 1099511627776.0, "3.0 TiB" }, { 4096.0 * 1125899906842624.0, "4096.0 PiB" },
+	};
+	char out[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		output_bytes(cases[i].in, out, sizeof(out));
+		assert_string_equal(out, cases[i].out);
+	}
+	output_bytes(1536, out, 4); /* truncated, still terminated */
+	assert_string_equal(out, "1.5");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_msg_prefix_and_exit),
+		cmocka_unit_test(test_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
