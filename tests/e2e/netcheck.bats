@@ -155,6 +155,8 @@ wait_sync_address() {
 
 @test "netcheck: Ctrl-C while the probe pods are being created deletes them all" {
 	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault target verb=create resource=pods latencyMs=2000 >/dev/null
+	# and slow log reads, so the run cannot finish before the signal on a loaded machine
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault target verb=get resource=pods/log latencyMs=8000 >/dev/null
 	"$PLUGIN_BIN_DIR/kubectl-cclm-netcheck" "${PAIR[@]}" >"$BATS_TEST_TMPDIR/out" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 100); do

@@ -208,7 +208,7 @@ EOF
 	run status -n "$TEST_NS"
 	echo "$output"
 	assert_success
-	assert_output --regexp "vm3 +$TEST_NS -> $TEST_NS +Running +Running +[0-9]+% [0-9.]+[KMG]iB/[0-9.]+[KMG]iB [0-9.]+[KMG]iB/s .* in-progress +by hand"
+	assert_output --regexp "vm3 +$TEST_NS -> $TEST_NS +Running +Running +[0-9]+% [0-9.]+ [KMG]iB/[0-9.]+ [KMG]iB [0-9.]+ [KMG]iB/s .* in-progress +by hand"
 	# metrics out of reach (the querier's Route refused): said once, phases still shown
 	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault source verb=get resource=routes status=403 >/dev/null
 	run --separate-stderr status -n "$TEST_NS" -o json

@@ -9,7 +9,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from simlib import fabric, netprobe  # noqa: E402
+from simlib import fabric, netprobe, synchro  # noqa: E402
 
 NICS = [{"name": "ens4", "mtu": 1500, "bridges": ["br-2001"]}]
 LINE = re.compile(r"^cclm-netcheck/1 test=(tcp|icmp|arp|mtu) dst=[0-9.]+( port=\d+)?( size=\d+( max=\d+)?)? "
@@ -45,6 +45,9 @@ class View:
 
     def handler_pods(self):
         return [p for p in self.pods if p["metadata"]["labels"].get("kubevirt.io") == "virt-handler"]
+
+    def infra_pods(self):
+        return list(self.pods)
 
     def sync_leader(self):
         return next((p for p in self.sync_pods() if p["metadata"]["name"] == self.leader), None)
@@ -164,6 +167,37 @@ class TestNetprobe(unittest.TestCase):
         lines = netprobe.answer([s, t], s, {"spec": {"nodeName": "s0"}}, None, PLAN, netprobe.FULL_TOOLS).splitlines()
         self.assertIn("src=-", lines[0])
         self.assertTrue(all("result=fail" in l for l in lines[1:-1]), lines)
+
+
+class TestDial(unittest.TestCase):
+    """synchro.dial with overlapping pools: the dialer's own pods answer first."""
+
+    def test_a_handler_dial_reaches_the_peer_handler(self):
+        s, t = world(nad(), nad())
+        conn, err = synchro.dial([s, t], s, s.endpoint(s.pods[1]), "192.168.201.129:40000", "handler")
+        self.assertIsNone(err)
+        self.assertIs(conn.view, t)
+
+    def test_own_pod_with_the_address_answers_first(self):
+        s, t = world(nad(), nad())
+        # a pod of the source that is no handler holds the target handler's address: refused
+        s.pods.append(pod("s-twin", "s0", "", "192.168.201.129"))
+        conn, err = synchro.dial([s, t], s, s.endpoint(s.pods[1]), "192.168.201.129:40000", "handler")
+        self.assertIsNone(conn)
+        self.assertEqual(err, "dial tcp 192.168.201.129:40000: connect: connection refused")
+        # the source's own handler holding it: the dialer meets its neighbour (the split brain)
+        s.pods[-1] = pod("s-h1", "s0", "virt-handler", "192.168.201.129")
+        conn, err = synchro.dial([s, t], s, s.endpoint(s.pods[1]), "192.168.201.129:40000", "handler")
+        self.assertIsNone(err)
+        self.assertIs(conn.view, s)
+
+    def test_a_sync_dial_needs_the_leader_on_the_sync_port(self):
+        s, t = world(nad(), nad())
+        conn, err = synchro.dial([s, t], s, s.endpoint(s.pods[0]), "192.168.201.130:9185", "sync")
+        self.assertIsNone(err)
+        self.assertIs(conn.view, t)
+        conn, err = synchro.dial([s, t], s, s.endpoint(s.pods[0]), "192.168.201.129:9185", "sync")
+        self.assertEqual(err, "dial tcp 192.168.201.129:9185: connect: connection refused")
 
 
 if __name__ == "__main__":

@@ -139,7 +139,7 @@ class Cluster:
                      "--port=0", "--secure-port=0", "--v=1"],
                     os.path.join(self.logs, "kube-scheduler.log"), env=self.go_env())
 
-    def wait_apiserver(self, timeout=90):
+    def wait_apiserver(self, timeout=240):
         self.client = kubeapi.Client("127.0.0.1", self.api_port, self.pki["ca_crt"], self.sim_token,
                                      user_agent="kubesim/" + self.name)
         deadline = time.time() + timeout

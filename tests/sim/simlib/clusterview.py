@@ -129,6 +129,12 @@ class ClusterView:
                 return p
         return None
 
+    def infra_pods(self):
+        """Every running pod of the KubeVirt namespace (handlers, sync
+        controllers, and whatever else was attached to the migration network)."""
+        return [p for p in self.infra.items()
+                if (p.get("status") or {}).get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
+
     def handler_pods(self):
         return [p for p in self.infra.items()
                 if (p["metadata"].get("labels") or {}).get("kubevirt.io") == HANDLER and

@@ -51,6 +51,33 @@ def cache_root():
     return os.path.join(base, "etcd-seed")
 
 
+def boot_slot(say=lambda msg: None):
+    """Wait for one of KUBESIM_BOOT_SLOTS (default: the CPU count) boot
+    slots shared by every kubesim of this user, and hold it: starting a pair
+    of clusters keeps two cores busy for ~20 s, and more starts at once than
+    cores only make each slower (kube-apiserver's bootstrap then outlasts its
+    readiness timeout). Returns the open slot file; close it to let the next
+    boot go (the kernel releases it if the process dies)."""
+    n = max(1, int(os.environ.get("KUBESIM_BOOT_SLOTS") or os.cpu_count() or 1))
+    d = os.path.join(os.path.dirname(cache_root()), "boot-slots")
+    os.makedirs(d, exist_ok=True)
+    t0, said = time.time(), False
+    while True:
+        for i in range(n):
+            f = open(os.path.join(d, "slot-%d" % i), "w")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if said:
+                    say("boot slot free after %.0f s" % (time.time() - t0))
+                return f
+            except BlockingIOError:
+                f.close()
+        if not said and time.time() - t0 > 2:
+            say("waiting for a boot slot (%d kubesims start at once at most)" % n)
+            said = True
+        time.sleep(0.2)
+
+
 def key(binaries):
     h = hashlib.sha256(FORMAT.encode())
     for b in ("etcd", "kube-apiserver"):

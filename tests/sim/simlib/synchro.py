@@ -27,6 +27,8 @@ import ipaddress
 from . import virt, vms
 from .nodes import now_rfc3339
 
+HANDLER = "virt-handler"  # the kubevirt.io label of virt-handler pods
+
 SOURCE_FIELDS = ("sourceState", "startTimestamp", "endTimestamp", "completed", "mode", "sourceNode", "sourcePod",
                  "migrationConfiguration", "migrationNetworkType", "abortRequested")
 TARGET_FIELDS = ("targetState", "targetNode", "targetPod", "targetNodeAddress", "targetDirectMigrationNodePorts",
@@ -56,23 +58,32 @@ class Conn:
 def dial(views, src_view, src_ep, addr, kind):
     """(Conn, None) or (None, error text). `kind` is "sync" or "handler"."""
     ip, port = split_addr(addr)
+    # Every running pod of the KubeVirt namespace that holds the address
+    # answers for it (the dialer's own cluster first: with overlapping pools
+    # its neighbour wins the ARP race); one that is not what was dialled (a
+    # sync controller or any other pod on the migration network, for a
+    # handler's port) refuses the connection.
     cands = []
     for v in [src_view] + [v for v in views if v is not src_view]:
-        for p in (v.sync_pods() if kind == "sync" else v.handler_pods()):
+        for p in v.infra_pods():
             ep = v.endpoint(p)
-            if ep and ep["ip"] == ip and not p["metadata"].get("deletionTimestamp"):
+            if ep and ep["ip"] == ip:
                 cands.append((v, p, ep))
     fabric = src_view.fabric
     first_err = None
+    refused = "dial tcp %s:%d: connect: connection refused" % (ip, port)
     for v, p, ep in cands:
         path = fabric.path(src_ep, ep)
         if not path["ok"]:
             first_err = first_err or path["error"].replace("dial tcp %s:" % ip, "dial tcp %s:%d:" % (ip, port))
             continue
+        app = (p["metadata"].get("labels") or {}).get("kubevirt.io")
         if kind == "sync":
             leader = v.sync_leader()
             if port != virt.SYNC_PORT or leader is None or leader["metadata"]["name"] != p["metadata"]["name"]:
-                return None, "dial tcp %s:%d: connect: connection refused" % (ip, port)
+                return None, refused
+        elif app != HANDLER:
+            return None, refused
         return Conn(v, p, ep, path), None
     if first_err:
         return None, first_err
