@@ -98,6 +98,8 @@ struct job {
 	struct vm_deps deps;
 	cJSON *nets;                   /* networkName -> target networkName */
 	cJSON *disks;                  /* [{name, dv (bool), sc, access, mode, src (PVC)}] */
+	cJSON *copies;                 /* "Kind/name" -> the source object preflight read, or absent */
+	cJSON *on_target;              /* "Kind/name" -> true: preflight found it on the target */
 	bool adopted;                  /* a target VM of ours was there */
 	bool created_ns;
 	char restore[32];              /* the run strategy the target VM gets back */

@@ -138,9 +138,16 @@ static int check_vmims(struct job *j, struct kclient *c, const char *ns, const c
 	return rc;
 }
 
+static void copy_key(const struct kres *res, const char *name, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s", res->kind, name);
+}
+
+/* What preflight read is kept for ensure_copies (no second GET of either side). */
 static int check_copy(struct job *j, const struct kres *res, const char *name, struct kerr *e)
 {
 	cJSON *src = NULL, *tgt = NULL;
+	char key[400];
 	int rc = 0;
 
 	if (kclient_get(j->src, res, j->vm->ns, name, &src, e)) {
@@ -155,8 +162,15 @@ static int check_copy(struct job *j, const struct kres *res, const char *name, s
 	} else if (!ours(tgt, j->vm->migration_id) && !vmspec_same_content(src, tgt)) {
 		rc = refuse(j, "%s %s/%s exists on the target with other content: cclm never overwrites it; remove or rename it",
 			    res->kind, j->vm->target_ns, name);
+	} else {
+		copy_key(res, name, key, sizeof(key));
+		cJSON_AddTrueToObject(j->on_target, key);
 	}
-	cJSON_Delete(src);
+	copy_key(res, name, key, sizeof(key));
+	if (!rc && !cJSON_GetObjectItemCaseSensitive(j->copies, key))
+		cJSON_AddItemToObject(j->copies, key, src);
+	else
+		cJSON_Delete(src);
 	cJSON_Delete(tgt);
 	return rc;
 }
@@ -419,21 +433,23 @@ static int ensure_namespace(struct job *j, struct kerr *e)
 
 static int copy_one(struct job *j, const struct kres *res, const char *name, struct kerr *e)
 {
-	cJSON *src = NULL, *tgt = NULL, *copy;
+	const cJSON *src;
+	cJSON *copy;
+	char key[400];
+	bool existed;
 	int rc;
 
-	if (kclient_get(j->tgt, res, j->vm->target_ns, name, &tgt, e) == 0) {
-		cJSON_Delete(tgt);
+	copy_key(res, name, key, sizeof(key));
+	if (cJSON_GetObjectItemCaseSensitive(j->on_target, key))
 		return 0; /* the same content is there (preflight compared) */
-	}
-	if (!kerr_is_http(e, 404))
-		return api_fail(j, e, "target");
-	if (kclient_get(j->src, res, j->vm->ns, name, &src, e))
-		return api_fail(j, e, "source");
+	src = cJSON_GetObjectItemCaseSensitive(j->copies, key);
+	if (!src)
+		return refuse(j, "%s '%s' was not read in preflight", res->kind, name);
 	copy = vmspec_copy(src, j->vm->target_ns, j->vm->migration_id, j->vm->name);
-	rc = ensure_create(j->tgt, res, j->vm->target_ns, copy, NULL, NULL, e);
+	rc = ensure_create(j->tgt, res, j->vm->target_ns, copy, NULL, &existed, e);
 	cJSON_Delete(copy);
-	cJSON_Delete(src);
+	if (!rc && existed)
+		return 0; /* made since preflight (by a run before this one, or another writer): never overwritten */
 	if (rc)
 		return api_fail(j, e, "copying to the target");
 	job_event(j, SYNC_EV_STEP, "%s %s copied", res->kind, name);
@@ -834,6 +850,8 @@ void pipeline_run(struct job *j)
 		snprintf(j->vm->target_ns, sizeof(j->vm->target_ns), "%s", o->target_ns ? o->target_ns : j->vm->ns);
 	j->nets = cJSON_CreateObject();
 	j->disks = cJSON_CreateArray();
+	j->copies = cJSON_CreateObject();
+	j->on_target = cJSON_CreateObject();
 	if (o->timeout_ms)
 		j->deadline = sync_now_ms() + o->timeout_ms;
 	rc = preflight(j, &e);
@@ -879,7 +897,8 @@ void pipeline_run(struct job *j)
 	job_event(j, SYNC_EV_STEP, "receiver VMI waiting for sync");
 	if (admit(j, &e))
 		goto failed;
-	if (find_vmim(j, j->tgt, j->vm->target_ns, "vmim-target", j->tgt_vmim, sizeof(j->tgt_vmim), &e) ||
+	/* a fresh migration ID has no VMIM yet; a resumed one may */
+	if ((j->adopted && find_vmim(j, j->tgt, j->vm->target_ns, "vmim-target", j->tgt_vmim, sizeof(j->tgt_vmim), &e)) ||
 	    (!j->tgt_vmim[0] &&
 	     create_vmim(j, j->tgt, j->vm->target_ns, "vmim-target", NULL, j->tgt_vmim, sizeof(j->tgt_vmim), &e))) {
 		api_fail(j, &e, "the target VMIM");
@@ -900,7 +919,7 @@ void pipeline_run(struct job *j)
 	snprintf(addr, sizeof(addr), "%s", json_str(m, "status.synchronizationAddresses.0", ""));
 	cJSON_Delete(m);
 	m = NULL;
-	if (find_vmim(j, j->src, j->vm->ns, "vmim-source", j->src_vmim, sizeof(j->src_vmim), &e) ||
+	if ((j->adopted && find_vmim(j, j->src, j->vm->ns, "vmim-source", j->src_vmim, sizeof(j->src_vmim), &e)) ||
 	    (!j->src_vmim[0] && create_vmim(j, j->src, j->vm->ns, "vmim-source", addr, j->src_vmim, sizeof(j->src_vmim), &e))) {
 		api_fail(j, &e, "the source VMIM");
 		goto failed;

@@ -229,6 +229,8 @@ static void *worker(void *arg)
 		cJSON_Delete(j.src_vmi);
 		cJSON_Delete(j.nets);
 		cJSON_Delete(j.disks);
+		cJSON_Delete(j.copies);
+		cJSON_Delete(j.on_target);
 		vm_deps_release(&j.deps);
 	}
 	promq_free(metrics);
