@@ -150,6 +150,7 @@ static int check_copy(struct job *j, const struct kres *res, const char *name, s
 	char key[400];
 	int rc = 0;
 
+	copy_key(res, name, key, sizeof(key));
 	if (kclient_get(j->src, res, j->vm->ns, name, &src, e)) {
 		if (kerr_is_http(e, 404))
 			return refuse(j, "%s '%s' it uses does not exist on the source", res->kind, name);
@@ -163,10 +164,8 @@ static int check_copy(struct job *j, const struct kres *res, const char *name, s
 		rc = refuse(j, "%s %s/%s exists on the target with other content: cclm never overwrites it; remove or rename it",
 			    res->kind, j->vm->target_ns, name);
 	} else {
-		copy_key(res, name, key, sizeof(key));
 		cJSON_AddTrueToObject(j->on_target, key);
 	}
-	copy_key(res, name, key, sizeof(key));
 	if (!rc && !cJSON_GetObjectItemCaseSensitive(j->copies, key))
 		cJSON_AddItemToObject(j->copies, key, src);
 	else
