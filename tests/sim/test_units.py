@@ -8,7 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from simlib import crds, faultproxy, ipam, nodes, scenario  # noqa: E402
+from simlib import crds, etcdseed, faultproxy, ipam, nodes, scenario  # noqa: E402
 
 
 class TestIpam(unittest.TestCase):
@@ -220,6 +220,34 @@ class TestKubeBinaries(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertIn("build from Debian's source package is needed", r.stderr)
             self.assertEqual(os.listdir(cache), [])
+
+
+class TestBootSlots(unittest.TestCase):
+    def test_slots_are_held_until_closed(self):
+        import tempfile
+        import threading
+        import time
+        with tempfile.TemporaryDirectory() as cache:
+            old = {k: os.environ.get(k) for k in ("CCLM_CACHE", "KUBESIM_BOOT_SLOTS")}
+            os.environ.update(CCLM_CACHE=cache, KUBESIM_BOOT_SLOTS="1")
+            try:
+                self.assertEqual(etcdseed.cache_root(), os.path.join(cache, "etcd-seed"))
+                first = etcdseed.boot_slot()
+                got = []
+                t = threading.Thread(target=lambda: got.append(etcdseed.boot_slot()), daemon=True)
+                t.start()
+                time.sleep(0.6)
+                self.assertEqual(got, [])  # the one slot is taken
+                first.close()
+                t.join(5)
+                self.assertEqual(len(got), 1)
+                got[0].close()
+            finally:
+                for k, v in old.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
 
 
 class TestHcoMapping(unittest.TestCase):
