@@ -40,6 +40,30 @@ def go_env():
     return env
 
 
+def apiserver_argv(binaries, api_port, etcd_port, p, tokfile):
+    """kube-apiserver on 127.0.0.1 for a cluster's PKI `p` and token file
+    (also what makes the etcd seed, so the CRDs are stored by the same setup)."""
+    return [binaries + "/kube-apiserver",
+            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+            "--secure-port=%d" % api_port, "--insecure-port=0",
+            "--etcd-servers=http://127.0.0.1:%d" % etcd_port,
+            "--tls-cert-file=" + p["serving_crt"], "--tls-private-key-file=" + p["serving_key"],
+            "--client-ca-file=" + p["ca_crt"], "--token-auth-file=" + tokfile,
+            "--authorization-mode=RBAC", "--anonymous-auth=false",
+            "--service-account-issuer=https://kubernetes.default.svc",
+            "--service-account-key-file=" + p["sa_pub"],
+            "--service-account-signing-key-file=" + p["sa_key"],
+            "--api-audiences=https://kubernetes.default.svc",
+            "--service-cluster-ip-range=10.0.0.0/24", "--endpoint-reconciler-type=none",
+            "--requestheader-client-ca-file=" + p["front_proxy_ca_crt"],
+            "--requestheader-allowed-names=kubesim-proxy",
+            "--requestheader-username-headers=X-Remote-User",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            "--kubelet-preferred-address-types=InternalIP",
+            "--allow-privileged=true", "--profiling=false", "--v=1"]
+
+
 class Cluster:
     def __init__(self, spec, index, root, ports, binaries, users, log, time_scale=1.0):
         self.spec = spec
@@ -99,26 +123,7 @@ class Cluster:
                      "--initial-cluster", "%s=http://127.0.0.1:%d" % (self.name, self.etcd_peer),
                      "--unsafe-no-fsync", "--snapshot-count", "50000", "--log-level", "warn"],
                     os.path.join(self.logs, "etcd.log"), env=self.go_env())
-        p = self.pki
-        procs.start([self.bin + "/kube-apiserver",
-                     "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-                     "--secure-port=%d" % self.api_port, "--insecure-port=0",
-                     "--etcd-servers=http://127.0.0.1:%d" % self.etcd_port,
-                     "--tls-cert-file=" + p["serving_crt"], "--tls-private-key-file=" + p["serving_key"],
-                     "--client-ca-file=" + p["ca_crt"], "--token-auth-file=" + tokfile,
-                     "--authorization-mode=RBAC", "--anonymous-auth=false",
-                     "--service-account-issuer=https://kubernetes.default.svc",
-                     "--service-account-key-file=" + p["sa_pub"],
-                     "--service-account-signing-key-file=" + p["sa_key"],
-                     "--api-audiences=https://kubernetes.default.svc",
-                     "--service-cluster-ip-range=10.0.0.0/24", "--endpoint-reconciler-type=none",
-                     "--requestheader-client-ca-file=" + p["front_proxy_ca_crt"],
-                     "--requestheader-allowed-names=kubesim-proxy",
-                     "--requestheader-username-headers=X-Remote-User",
-                     "--requestheader-group-headers=X-Remote-Group",
-                     "--requestheader-extra-headers-prefix=X-Remote-Extra-",
-                     "--kubelet-preferred-address-types=InternalIP",
-                     "--allow-privileged=true", "--profiling=false", "--v=1"],
+        procs.start(apiserver_argv(self.bin, self.api_port, self.etcd_port, self.pki, tokfile),
                     os.path.join(self.logs, "kube-apiserver.log"), env=self.go_env())
 
     def start_controllers(self):

@@ -38,6 +38,11 @@ def cluster_env():
     from .cluster import go_env  # cluster imports this module
     return go_env()
 
+
+def cluster_apiserver_argv(*args):
+    from .cluster import apiserver_argv
+    return apiserver_argv(*args)
+
 FORMAT = "1"  # bump when what the seed holds changes
 
 
@@ -137,17 +142,7 @@ def make(binaries, work):
                        os.path.join(work, "etcd.log"), env=env)
     api = None
     try:
-        api = procs.start([binaries + "/kube-apiserver", "--bind-address=127.0.0.1",
-                           "--secure-port=%d" % api_port, "--insecure-port=0",
-                           "--etcd-servers=http://127.0.0.1:%d" % etcd_port,
-                           "--tls-cert-file=" + p["serving_crt"], "--tls-private-key-file=" + p["serving_key"],
-                           "--client-ca-file=" + p["ca_crt"], "--token-auth-file=" + tokfile,
-                           "--authorization-mode=RBAC", "--anonymous-auth=false",
-                           "--service-account-issuer=https://kubernetes.default.svc",
-                           "--service-account-key-file=" + p["sa_pub"],
-                           "--service-account-signing-key-file=" + p["sa_key"],
-                           "--service-cluster-ip-range=10.0.0.0/24", "--endpoint-reconciler-type=none",
-                           "--profiling=false", "--v=1"],
+        api = procs.start(cluster_apiserver_argv(binaries, api_port, etcd_port, p, tokfile),
                           os.path.join(work, "kube-apiserver.log"), env=env)
         client = kubeapi.Client("127.0.0.1", api_port, p["ca_crt"], token, user_agent="kubesim/etcd-seed")
         deadline = time.time() + 120
