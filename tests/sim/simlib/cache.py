@@ -1,6 +1,7 @@
 """Watch-fed caches of one cluster's objects for the migration engine.
 
-Each `Cache` lists then watches one collection (kubeapi.Informer) and keeps the
+A `Store` keeps the newest copy of each object a controller's informers
+deliver; each `Cache` is a Store that lists then watches one collection (kubeapi.Informer) and keeps the
 newest copy of every object, by resourceVersion, so a write's reply stored
 with `put` is never rolled back by an older watch event. Every change sets the
 engine's wake-up event.
@@ -23,21 +24,13 @@ def key(obj):
     return (m.get("namespace") or "", m["name"])
 
 
-class Cache:
-    def __init__(self, client, path, stop, wake, query=None, name="cache"):
+class Store:
+    """The newest copy of each object of one collection, fed by events."""
+
+    def __init__(self):
         self.objs = {}
         self.gone = {}  # key -> rv of the deletion, so a late put cannot revive it
         self.lock = threading.Lock()
-        self.wake = wake
-        self.informer = kubeapi.Informer(client, path, self.on_event, stop, query=query, name=name)
-
-    def start(self):
-        self.informer.start()
-        return self
-
-    def on_event(self, etype, obj):
-        self.apply(etype, obj)
-        self.wake.set()
 
     def apply(self, etype, obj):
         k = key(obj)
@@ -65,6 +58,22 @@ class Cache:
     def items(self):
         with self.lock:
             return list(self.objs.values())
+
+
+
+class Cache(Store):
+    def __init__(self, client, path, stop, wake, query=None, name="cache"):
+        super().__init__()
+        self.wake = wake
+        self.informer = kubeapi.Informer(client, path, self.on_event, stop, query=query, name=name)
+
+    def start(self):
+        self.informer.start()
+        return self
+
+    def on_event(self, etype, obj):
+        self.apply(etype, obj)
+        self.wake.set()
 
     def synced(self):
         return self.informer.synced.is_set()

@@ -12,10 +12,14 @@ and the virt-launcher pods (reference §3, §4).
 - Conditions LiveMigratable and StorageLiveMigratable are computed from the
   spec with KubeVirt's reasons (first match wins) and mirrored onto the VM
   with its printableStatus.
-Everything is driven by watches on VMs, VMIs and launcher pods.
+Everything is driven by watches on VMs, VMIs and launcher pods. Each event
+is first decided on what the watches delivered (an informer cache, as
+virt-controller decides); only when that decision writes are the VM and VMI
+read fresh and decided again, so the many status events of a migration cost
+the API servers no reads.
 """
 
-from . import kubeapi
+from . import cache, kubeapi
 from .nodes import now_rfc3339
 
 VMS = "/apis/kubevirt.io/v1/virtualmachines"
@@ -91,9 +95,51 @@ def migratability(vmi_spec, pvc_modes):
     return live, storage
 
 
+class _Writes(Exception):
+    """The decision taken on the caches would write (or needs a read they cannot answer)."""
+
+
+class _CachedReads:
+    """What a decision on the caches sees in place of the client: VMs, VMIs
+    and launcher pods from the watches; anything else, and every write,
+    raises _Writes so the caller decides again on fresh reads."""
+
+    def __init__(self, ctl):
+        self.ctl = ctl
+
+    def get(self, path, ok404=False, query=None):
+        parts = path.strip("/").split("/")
+        # /apis/kubevirt.io/v1/namespaces/NS/RESOURCE/NAME and /api/v1/namespaces/NS/pods
+        if parts[:3] == ["apis", "kubevirt.io", "v1"] and len(parts) == 7 and parts[3] == "namespaces" and \
+                parts[5] in ("virtualmachines", "virtualmachineinstances") and not query:
+            store = self.ctl.vm_store if parts[5] == "virtualmachines" else self.ctl.vmi_store
+            return store.get(parts[4], parts[6])
+        if parts[:2] == ["api", "v1"] and len(parts) == 5 and parts[2] == "namespaces" and parts[4] == "pods":
+            want = dict(kv.split("=", 1) for kv in (query or {}).get("labelSelector", "").split(",") if "=" in kv)
+            return {"items": [p for p in self.ctl.pod_store.items() if p["metadata"].get("namespace") == parts[3] and
+                              all((p["metadata"].get("labels") or {}).get(k) == v for k, v in want.items())]}
+        raise _Writes()
+
+    def __getattr__(self, name):
+        raise _Writes()
+
+
 class VmController(kubeapi.Controller):
     def __init__(self, cluster):
         super().__init__(cluster.client, cluster.name)
+        self.vm_store, self.vmi_store, self.pod_store = cache.Store(), cache.Store(), cache.Store()
+        self.fresh = self.c
+
+    def on_cache(self, fn, *args):
+        """Run decision `fn` on the caches: False when it would write."""
+        self.c = _CachedReads(self)
+        try:
+            fn(*args)
+            return True
+        except _Writes:
+            return False
+        finally:
+            self.c = self.fresh
 
     @staticmethod
     def launcher_runs(agent, pod):
@@ -109,22 +155,29 @@ class VmController(kubeapi.Controller):
         return self
 
     def on_vm(self, etype, vm):
+        self.vm_store.apply(etype, vm)
         if etype != "DELETED":
             self.guarded(self.sync_vm, vm["metadata"]["namespace"], vm["metadata"]["name"])
 
     def on_vmi(self, etype, vmi):
+        self.vmi_store.apply(etype, vmi)
         meta = vmi["metadata"]
         if etype != "DELETED":
             self.guarded(self.sync_vmi, meta["namespace"], meta["name"])
         self.guarded(self.sync_vm, meta["namespace"], meta["name"])
 
     def on_pod(self, etype, pod):
+        self.pod_store.apply(etype, pod)
         name = (pod["metadata"].get("labels") or {}).get("vm.kubevirt.io/name")
         if name and etype != "DELETED":
             self.guarded(self.sync_vmi, pod["metadata"]["namespace"], name)
 
     # -- VM -> VMI --
     def sync_vm(self, ns, name):
+        if not self.on_cache(self.decide_vm, ns, name):
+            self.decide_vm(ns, name)
+
+    def decide_vm(self, ns, name):
         vm = self.c.get(vm_path(ns, name), ok404=True)
         if vm is None or vm["metadata"].get("deletionTimestamp"):
             return
@@ -268,6 +321,10 @@ class VmController(kubeapi.Controller):
 
     # -- VMI -> pod -> phases --
     def sync_vmi(self, ns, name):
+        if not self.on_cache(self.decide_vmi, ns, name):
+            self.decide_vmi(ns, name)
+
+    def decide_vmi(self, ns, name):
         vmi = self.c.get(vmi_path(ns, name), ok404=True)
         if vmi is None or vmi["metadata"].get("deletionTimestamp"):
             return
