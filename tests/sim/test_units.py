@@ -324,3 +324,77 @@ class TestMigratability(unittest.TestCase):
         self.assertEqual(vms.run_strategy({"spec": {"running": True}}), "Always")
         self.assertEqual(vms.run_strategy({"spec": {"running": False}}), "Halted")
         self.assertEqual(vms.run_strategy({"spec": {"runStrategy": "Manual", "running": True}}), "Manual")
+
+
+class TestVmControllerCaches(unittest.TestCase):
+    """Events are decided on the informers' caches; the API is read only when
+    that decision writes, and then the fresh objects decide."""
+
+    class Client:
+        def __init__(self, objs):
+            self.objs, self.calls = objs, []
+
+        def get(self, path, ok404=False, query=None):
+            self.calls.append(("GET", path))
+            return self.objs.get(path)
+
+        def merge_patch(self, path, patch, **kw):
+            self.calls.append(("PATCH", path))
+            return None
+
+        def create(self, path, obj, **kw):
+            self.calls.append(("POST", path))
+            return obj
+
+        def delete(self, path, **kw):
+            self.calls.append(("DELETE", path))
+
+    def controller(self, vm, vmi):
+        from simlib import vms
+
+        class Cluster:
+            name = "c"
+        Cluster.client = self.Client({vms.vm_path("ns", "a"): vm, vms.vmi_path("ns", "a"): vmi})
+        ctl = vms.VmController(Cluster)
+        ctl.vm_store.apply("ADDED", vm)
+        if vmi:
+            ctl.vmi_store.apply("ADDED", vmi)
+        return ctl
+
+    def objects(self, rs="Always", printable="Running"):
+        from simlib import vms
+        vm = {"metadata": {"name": "a", "namespace": "ns", "uid": "u", "resourceVersion": "1"},
+              "spec": {"runStrategy": rs, "template": {"spec": {}}}}
+        vmi = {"metadata": {"name": "a", "namespace": "ns", "uid": "v", "resourceVersion": "2"},
+               "status": {"phase": "Running"}}
+        st = {"created": True, "ready": True, "runStrategy": rs, "printableStatus": printable,
+              "conditions": [vms.cond("Ready", "True")]}
+        vm["status"] = st
+        return vm, vmi
+
+    def test_idle_event_reads_nothing(self):
+        vm, vmi = self.objects()
+        ctl = self.controller(vm, vmi)
+        ctl.sync_vm("ns", "a")
+        self.assertEqual(ctl.c.calls, [])
+        self.assertIs(ctl.c, ctl.fresh)
+
+    def test_writing_decision_reads_fresh_then_writes(self):
+        from simlib import vms
+        vm, vmi = self.objects(printable="Starting")  # the cached status is behind: a status patch is due
+        ctl = self.controller(vm, vmi)
+        ctl.sync_vm("ns", "a")
+        self.assertEqual(ctl.c.calls, [("GET", vms.vm_path("ns", "a")), ("GET", vms.vmi_path("ns", "a")),
+                                       ("PATCH", vms.vm_path("ns", "a", "status"))])
+
+    def test_stale_cache_saying_write_is_overruled_by_fresh_reads(self):
+        from simlib import vms
+        vm, vmi = self.objects(rs="Halted")
+        ctl = self.controller(vm, vmi)
+        # the API already shows the VMI gone and the status Stopped: nothing to delete
+        fresh_vm = json.loads(json.dumps(vm))
+        fresh_vm["status"] = {"created": False, "ready": False, "runStrategy": "Halted", "printableStatus": "Stopped",
+                              "conditions": [vms.cond("Ready", "False", "VMINotExists")]}
+        ctl.fresh.objs = {vms.vm_path("ns", "a"): fresh_vm}
+        ctl.sync_vm("ns", "a")
+        self.assertEqual([c[0] for c in ctl.c.calls], ["GET", "GET"])
