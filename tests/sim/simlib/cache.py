@@ -1,10 +1,10 @@
 """Watch-fed caches of one cluster's objects for the migration engine.
 
-A `Store` keeps the newest copy of each object a controller's informers
-deliver; each `Cache` is a Store that lists then watches one collection (kubeapi.Informer) and keeps the
-newest copy of every object, by resourceVersion, so a write's reply stored
-with `put` is never rolled back by an older watch event. Every change sets the
-engine's wake-up event.
+A `Store` keeps the newest copy of every object of one collection, by
+resourceVersion, so a write's reply stored with `put` is never rolled back by
+an older watch event; a controller feeds it from its own informers. A `Cache`
+is a Store with its own informer (list, then watch), and every change sets
+the engine's wake-up event.
 """
 
 import threading
@@ -58,7 +58,6 @@ class Store:
     def items(self):
         with self.lock:
             return list(self.objs.values())
-
 
 
 class Cache(Store):
