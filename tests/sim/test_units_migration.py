@@ -1,14 +1,18 @@
 """Unit tests of the migration simulation's pure parts: the fabric (who
-reaches whom), the pre-copy model, and the invariant monitor's rules."""
+reaches whom), the pre-copy model, the invariant monitor's rules, and the
+engine's workers (which VMIMs go together, the pool, the queue limits)."""
 
+import json
 import os
 import sys
 import tempfile
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from simlib import fabric, monitor, physics  # noqa: E402
+from simlib import cache, fabric, migration, monitor, physics, workers  # noqa: E402
 
 GiB = physics.GiB
 NICS = [{"name": "ens4", "mtu": 1500, "bridges": ["br-2001"]}]
@@ -234,6 +238,111 @@ class TestMonitor(unittest.TestCase):
         self.assertEqual([v["kind"] for v in self.m.view()], ["two-running"])
         with open(self.m.path) as f:
             self.assertEqual(len(f.readlines()), 1)
+
+
+def vmim(name, vmi_name, ts, send=None, receive=None, phase="", ns="vms"):
+    spec = {"vmiName": vmi_name}
+    if send:
+        spec["sendTo"] = {"migrationID": send, "connectURL": "10.0.0.1:9185"}
+    if receive:
+        spec["receive"] = {"migrationID": receive}
+    return {"metadata": {"namespace": ns, "name": name, "uid": "uid-" + name, "creationTimestamp": ts,
+                         "resourceVersion": "1"},
+            "spec": spec, "status": {"phase": phase}}
+
+
+class TestWorkerGroups(unittest.TestCase):
+    def names(self, views):
+        return [[m["metadata"]["name"] for _, m in members]
+                for _, members in workers.groups(views, migration.migration_id)]
+
+    def test_both_halves_of_a_migration_are_one_group(self):
+        a = FakeView("a", vmims=[vmim("x-out", "x", "2026-01-01T00:00:02Z", send="m1")])
+        b = FakeView("b", vmims=[vmim("x-in", "x-copy", "2026-01-01T00:00:01Z", receive="m1")])
+        self.assertEqual(self.names([a, b]), [["x-out", "x-in"]])  # cluster by cluster, as the single thread went
+
+    def test_vmims_of_one_vmi_go_together_and_others_apart(self):
+        a = FakeView("a", vmims=[vmim("old", "x", "2026-01-01T00:00:01Z", send="m0", phase="Failed"),
+                                 vmim("new", "x", "2026-01-01T00:00:03Z", send="m1"),
+                                 vmim("other", "y", "2026-01-01T00:00:02Z", send="m2")])
+        b = FakeView("b", vmims=[vmim("new-in", "x", "2026-01-01T00:00:03Z", receive="m1"),
+                                 vmim("same-name-other-cluster", "y", "2026-01-01T00:00:04Z")])
+        self.assertEqual(self.names([a, b]), [["old", "new", "new-in"], ["other"], ["same-name-other-cluster"]])
+
+
+class TestWorkerPool(unittest.TestCase):
+    def setUp(self):
+        self.stop, self.wake = threading.Event(), threading.Event()
+
+    def tearDown(self):
+        self.stop.set()
+
+    def test_groups_apart_run_at_once(self):
+        both = threading.Barrier(2, timeout=5)
+        met = []
+        pool = workers.Pool(2, lambda v, m: met.append(both.wait()), self.stop, self.wake).start()
+        self.assertTrue(pool.offer({"a"}, [(None, None)]))
+        self.assertTrue(pool.offer({"b"}, [(None, None)]))
+        deadline = time.monotonic() + 5
+        while len(met) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(sorted(met), [0, 1])  # neither waited for the other
+
+    def test_a_held_link_turns_a_group_away_and_its_release_wakes(self):
+        go = threading.Event()
+        pool = workers.Pool(2, lambda v, m: go.wait(5), self.stop, self.wake).start()
+        self.assertTrue(pool.offer({"vmi-a", "migration-1"}, [(None, None)]))
+        self.assertFalse(pool.offer({"migration-1", "vmi-b"}, [(None, None)]))
+        self.assertFalse(self.wake.is_set())
+        go.set()
+        self.assertTrue(self.wake.wait(5))
+        deadline = time.monotonic() + 5
+        while not pool.idle() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertTrue(pool.offer({"migration-1", "vmi-b"}, [(None, None)]))
+
+
+class SlowApi:
+    """Merge patches of VMIM status that take 50 ms, as a loaded API server does."""
+
+    def __init__(self, view):
+        self.view = view
+
+    def merge_patch(self, path, patch, **kw):
+        time.sleep(0.05)
+        parts = path.split("/")
+        obj = json.loads(json.dumps(self.view.vmims.get(parts[-4], parts[-2])))
+        obj["status"].update(patch["status"])
+        obj["metadata"]["resourceVersion"] = str(int(obj["metadata"]["resourceVersion"]) + 1)
+        return obj
+
+    def create(self, path, obj, **kw):
+        return obj
+
+
+class TestEnginePlaces(unittest.TestCase):
+    def test_two_workers_never_take_the_last_place(self):
+        class View:
+            name = "b"
+            vmims, launchers = cache.Store(), cache.Store()
+
+            def migrations_config(self):
+                return {"parallelMigrationsPerCluster": 1}
+        v = View()
+        v.c = SlowApi(v)
+        ms = [vmim("in-%d" % i, "x%d" % i, "2026-01-01T00:00:0%dZ" % i, receive="m%d" % i, phase="Pending")
+              for i in range(2)]
+        for m in ms:
+            v.vmims.apply("ADDED", m)
+        engine = migration.Engine.__new__(migration.Engine)
+        engine.lock, engine.faults, engine.places = threading.Lock(), [], {"b": threading.Lock()}
+        vmis = [{"metadata": {"namespace": "vms", "name": m["spec"]["vmiName"], "uid": "v"}, "spec": {}} for m in ms]
+        threads = [threading.Thread(target=engine.step_target, args=(v, m, vmi, {})) for m, vmi in zip(ms, vmis)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(5)
+        self.assertEqual(sorted(migration.phase(m) for m in v.vmims.items()), ["Pending", "Scheduling"])
 
 
 if __name__ == "__main__":

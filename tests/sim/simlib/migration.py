@@ -2,9 +2,13 @@
 virt-handler side of a transfer, and the sync controllers (simlib/synchro.py),
 for in-cluster and decentralized (cross-cluster) VMIMs (reference §2, §4.3).
 
-One engine thread serves every cluster: it is woken by the watch-fed caches
-(simlib/clusterview.py) and ticks at least every 0.2 s; every write goes
-through the owning cluster's API server. Per VMIM, by role:
+The engine thread serves every cluster: it is woken by the watch-fed caches
+(simlib/clusterview.py), ticks at least every 0.2 s, advances the transfers
+and hands the VMIMs to a pool of workers (simlib/workers.py), which reconcile
+migrations that write different VMIs at the same time, as virt-controller's
+threads do; every write goes through the owning cluster's API server. The
+queue limits are checked and taken under one lock per cluster, so two
+workers never take the last place. Per VMIM, by role:
 
   target (spec.receive):  "" -> WaitingForSync -> Pending -> Scheduling -> Scheduled
                           -> PreparingTarget -> TargetReady -> Running -> Succeeded
@@ -29,7 +33,7 @@ import random
 import threading
 import time
 
-from . import physics, synchro, vms
+from . import physics, synchro, vms, workers
 from .clusterview import ClusterView, quantity
 from .nodes import now_rfc3339
 
@@ -64,7 +68,9 @@ def phase(m):
 
 
 class Engine:
-    def __init__(self, clusters, fabric, time_scale=1.0, violations=None):
+    WORKERS = 4   # virt-controller's migration threads and the sync controllers, together
+
+    def __init__(self, clusters, fabric, time_scale=1.0, violations=None, threads=WORKERS):
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.views = [ClusterView(c, self.stop, self.wake) for c in clusters]
@@ -73,8 +79,11 @@ class Engine:
         self.fabric = fabric
         self.time_scale = time_scale
         self.transfers = {}   # (cluster, source VMIM uid) -> physics.Transfer
+        self.ended = {}       # the same, once the transfer ended: its VMIM's worker writes the outcome
         self.faults = []      # {cluster, namespace, vmi, phase, reason, fired}
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()   # transfers, ended, faults: held for no API call
+        self.places = {v.name: threading.Lock() for v in self.views}   # the queue limits, per cluster
+        self.pool = workers.Pool(threads, self.reconcile_logged, self.stop, self.wake)
         self.monitor = violations
         self.last = time.monotonic()
         self.rng = random.Random(7)
@@ -83,6 +92,7 @@ class Engine:
     def start(self):
         for v in self.views:
             v.start()
+        self.pool.start()
         self.thread.start()
         return self
 
@@ -110,26 +120,29 @@ class Engine:
             dt = (now - self.last) * self.time_scale
             self.last = now
             with self.lock:
-                for v in self.views:
-                    self.tick_cluster(v)
                 self.advance_transfers(dt)
-                if self.monitor:
-                    self.monitor.check(self.views)
+            for links, members in workers.groups(self.views, migration_id):
+                self.pool.offer(links, members)
+            if self.monitor:
+                self.monitor.check(self.views)
 
-    def tick_cluster(self, v):
-        for m in sorted(v.vmims.items(), key=lambda m: (m["metadata"].get("creationTimestamp", ""),
-                                                        m["metadata"]["name"])):
-            try:
-                self.reconcile(v, m)
-            except Exception as e:  # an API error or a race: the next tick retries
-                if getattr(e, "code", None) is None:
-                    import traceback
-                    traceback.print_exc()
+    def reconcile_logged(self, v, m):
+        m = v.vmims.get(m["metadata"]["namespace"], m["metadata"]["name"])  # the newest copy, if still there
+        if m is None:
+            return
+        try:
+            self.reconcile(v, m)
+        except Exception as e:  # an API error or a race: the next tick retries
+            if getattr(e, "code", None) is None:
+                import traceback
+                traceback.print_exc()
 
     # -- per VMIM --
     def reconcile(self, v, m):
         meta = m["metadata"]
         r = role(m)
+        if self.write_outcome(v, m, r):
+            return  # the next pass goes on from what it wrote
         if meta.get("deletionTimestamp"):
             return self.finish_deleted(v, m, r)
         vmi = v.vmis.get(meta["namespace"], (m.get("spec") or {}).get("vmiName") or "")
@@ -159,16 +172,25 @@ class Engine:
                 {"phase": new, "phaseTransitionTimestamp": now_rfc3339()}]
         st.update(extra or {})
         meta = m["metadata"]
-        for f in self.faults:
-            if f.get("phase") == new and f.get("fired", 0) < f.get("count", 1) and \
-                    f.get("cluster") in (None, v.name) and f.get("namespace") in (None, meta["namespace"]) and \
-                    f.get("vmi") in (None, m["spec"].get("vmiName")):
-                f["fired"] = f.get("fired", 0) + 1
-                vmi = v.vmis.get(meta["namespace"], m["spec"]["vmiName"])
-                return self.fail(v, m, role(m), vmi, f.get("reason") or "kubesim fault: failed in phase " + new)
+        fault = self.fault_for(v, m, new)
+        if fault is not None:
+            vmi = v.vmis.get(meta["namespace"], m["spec"]["vmiName"])
+            return self.fail(v, m, role(m), vmi, fault.get("reason") or "kubesim fault: failed in phase " + new)
         out = v.c.merge_patch(vms_path(meta) + "/status", {"status": st})
         v.vmims.put(out)
         return out
+
+    def fault_for(self, v, m, new):
+        """The fault that fires as `m` enters phase `new` (counted as fired), or None."""
+        with self.lock:
+            for f in self.faults:
+                if f.get("phase") == new and f.get("fired", 0) < f.get("count", 1) and \
+                        f.get("cluster") in (None, v.name) and \
+                        f.get("namespace") in (None, m["metadata"]["namespace"]) and \
+                        f.get("vmi") in (None, m["spec"].get("vmiName")):
+                    f["fired"] = f.get("fired", 0) + 1
+                    return f
+        return None
 
     def copy_sync_addresses(self, v, m):
         want = v.sync_addresses() or None
@@ -341,8 +363,9 @@ class Engine:
             if ss.get("migrationUID") and ts.get("migrationUID"):
                 return self.set_phase(v, m, "Pending")
         elif p == "Pending":
-            if (vmi.get("status") or {}).get("phase") == "Running" and self.outbound_slot(v, m, vmi):
-                return self.set_phase(v, m, "Scheduling")
+            with self.places[v.name]:
+                if (vmi.get("status") or {}).get("phase") == "Running" and self.outbound_slot(v, m, vmi):
+                    return self.set_phase(v, m, "Scheduling")
         elif p == "Scheduling":
             if ts.get("pod"):
                 return self.set_phase(v, m, "Scheduled")
@@ -392,9 +415,10 @@ class Engine:
             if all(ss.get(k) for k in ("migrationUID", "pod", "node")) and "nodeSelectors" in ss:
                 return self.set_phase(v, m, "Pending")
         elif p == "Pending":
-            if self.cluster_slot(v, m):
-                self.create_target_pod(v, m, vmi, ss.get("nodeSelectors") or {}, ss.get("node"))
-                return self.set_phase(v, m, "Scheduling")
+            with self.places[v.name]:
+                if self.cluster_slot(v, m):
+                    self.create_target_pod(v, m, vmi, ss.get("nodeSelectors") or {}, ss.get("node"))
+                    return self.set_phase(v, m, "Scheduling")
         elif p == "Scheduling":
             if self.target_pod_ready(v, m, vmi):
                 return self.set_phase(v, m, "Scheduled")
@@ -439,11 +463,12 @@ class Engine:
         if p == "":
             return self.set_phase(v, m, "Pending")
         if p == "Pending":
-            if (vmi.get("status") or {}).get("phase") == "Running" and self.cluster_slot(v, m) and \
-                    self.outbound_slot(v, m, vmi):
-                node = (vmi.get("status") or {}).get("nodeName")
-                self.create_target_pod(v, m, vmi, self.cpu_selectors(v, vmi, node), node)
-                return self.set_phase(v, m, "Scheduling")
+            with self.places[v.name]:
+                if (vmi.get("status") or {}).get("phase") == "Running" and self.cluster_slot(v, m) and \
+                        self.outbound_slot(v, m, vmi):
+                    node = (vmi.get("status") or {}).get("nodeName")
+                    self.create_target_pod(v, m, vmi, self.cpu_selectors(v, vmi, node), node)
+                    return self.set_phase(v, m, "Scheduling")
         elif p == "Scheduling":
             if self.target_pod_ready(v, m, vmi):
                 return self.set_phase(v, m, "Scheduled")
@@ -614,7 +639,8 @@ class Engine:
         t.link_bw = conn.path["bandwidth"]
         t.mtu_broken = conn.path["mtu"] == -1
         t.where = (v, m, vmi["metadata"]["namespace"], vmi["metadata"]["name"], node)
-        self.transfers[(v.name, m["metadata"]["uid"])] = t
+        with self.lock:
+            self.transfers[(v.name, m["metadata"]["uid"])] = t
         self.patch_ms(v, vmi, {"startTimestamp": now, "mode": "PreCopy"})
 
     def split_brain(self, v, m, vmi, address):
@@ -640,32 +666,52 @@ class Engine:
                   % (address, address, m["metadata"]["uid"]))
 
     def stop_transfer(self, v, m, vmi):
-        t = self.transfers.pop((v.name, m["metadata"]["uid"]), None)
+        with self.lock:
+            key = (v.name, m["metadata"]["uid"])
+            t = self.transfers.pop(key, None) or self.ended.pop(key, None)
         if t is not None and vmi is not None:
             self.clear_metrics(v, vmi)
 
     def advance_transfers(self, dt):
+        """The physics, under self.lock: a transfer that ends moves to
+        self.ended, and its VMIM's worker writes the outcome (write_outcome)."""
         by_link = {}
         for t in self.transfers.values():
             by_link.setdefault(t.link, []).append(t)
         for key, t in list(self.transfers.items()):
             v, m, ns, name, node = t.where
             share = t.link_bw / len(by_link[t.link])
-            res = t.step(dt, share)
-            if t.mtu_broken and t.processed > MTU_FAIL_BYTES and res is None:
-                res, t.failure = "failed", "Live migration failed: Unable to read from socket: Connection reset by peer"
+            t.result = t.step(dt, share)
+            if t.mtu_broken and t.processed > MTU_FAIL_BYTES and t.result is None:
+                t.result = "failed"
+                t.failure = "Live migration failed: Unable to read from socket: Connection reset by peer"
             self.publish(v, ns, name, node, t)
-            if res is None:
-                continue
-            del self.transfers[key]
-            vmi = v.vmis.get(ns, name)
-            self.clear_metrics(v, vmi)
-            if vmi is None:
-                continue
-            if res == "completed":
-                self.patch_ms(v, vmi, {"completed": True, "endTimestamp": now_rfc3339(), "mode": t.mode})
-            else:
-                self.fail(v, v.vmims.get(ns, m["metadata"]["name"]) or m, role(m), vmi, t.failure)
+            if t.result is not None:
+                self.ended[key] = self.transfers.pop(key)
+                self.wake.set()
+        for key, t in list(self.ended.items()):
+            v, m, ns, name, _ = t.where
+            if v.vmims.get(ns, m["metadata"]["name"]) is None:  # no VMIM left to report to
+                del self.ended[key]
+                self.clear_metrics(v, v.vmis.get(ns, name))
+
+    def write_outcome(self, v, m, r):
+        """The source virt-handler's report of a transfer that ended: the VMI's
+        migration state completed, or the migration failed. True when it wrote."""
+        with self.lock:
+            t = self.ended.pop((v.name, m["metadata"]["uid"]), None)
+        if t is None:
+            return False
+        _, _, ns, name, _ = t.where
+        vmi = v.vmis.get(ns, name)
+        self.clear_metrics(v, vmi)
+        if vmi is None:
+            return False
+        if t.result == "completed":
+            self.patch_ms(v, vmi, {"completed": True, "endTimestamp": now_rfc3339(), "mode": t.mode})
+        else:
+            self.fail(v, m, r, vmi, t.failure)
+        return True
 
     def publish(self, v, ns, name, node, t):
         store = getattr(v.cluster, "metrics", None)
