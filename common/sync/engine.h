@@ -170,25 +170,49 @@ void rollback_stale(struct job *j);
  * (how long an admitted migration takes to start transferring, learnt as
  * they go). Transfers at bandwidthPerMigration are not link-bound and hold
  * nothing back. Without metrics the gate only counts.
+ *
+ * With `learn`, the gate also finds out whether concurrent transfers share
+ * one link: the first runs alone (its rate is what the link carries), then
+ * a second beside it; if the two together move no more than SCHED_OWN_LINK
+ * times the first alone, the link is shared, and each more transfer only
+ * re-sends memory its guest dirtied meanwhile. On a shared link a new
+ * transfer is admitted only when the link's backlog (the bytes left of the
+ * running transfers, and the memory of the admitted ones not yet sending,
+ * at the link's rate) drains within `lead`: it starts as the link frees,
+ * so the link never idles and never carries more than it must. When each
+ * transfer has a link of its own, only the rules above apply.
  */
+/* FREE: each transfer has a link of its own, or transfers end before the
+ * metrics show them: the link needs no managing */
+enum sched_link { SCHED_LINK_UNKNOWN, SCHED_LINK_SHARED, SCHED_LINK_FREE };
+
 struct sched_limits {
 	int senders;           /* transfers at once (the parallel limit) */
 	int per_node;          /* the source's parallelOutboundMigrationsPerNode */
 	double cap;            /* the source's bandwidthPerMigration, bytes/s; 0 = none */
 	bool metrics;          /* the source's metrics can be read */
 	double lead;           /* seconds from admission to transferring; 0 = not known yet */
+	bool learn;            /* find out whether the transfers share a link (above) */
+	enum sched_link link;  /* what was found out */
+	double link_rate;      /* what the link carried at best, bytes/s; 0 = not known yet */
 };
 
 struct sched_view {
 	char name[254], node[254];
 	double transfer_rate, dirty_rate; /* bytes/s; < 0 or 0 = no sample yet */
 	double remaining;                 /* bytes; < 0 = not known */
+	double size;                      /* bytes it sends at least; 0 = not known */
+	double transferring, sampled;     /* seconds: when it began to transfer, when its rates were read */
 };
 
 /* The decision alone (pure; for the tests): may a VM on `node` start now,
  * with active[0..n-1] running? When not, `why` says what it waits for. */
 bool sched_may_send(const struct sched_view *active, int n, const char *node, const struct sched_limits *l,
 		    char *why, size_t nwhy);
+/* Learn from one sample of the active transfers (pure; for the tests):
+ * l->link_rate and l->link, from rates all read after the last of the
+ * moving transfers began (a rate read before then tells nothing of sharing). */
+void sched_learn(struct sched_limits *l, const struct sched_view *active, int n);
 
 struct sched {
 	struct sched_limits limits;

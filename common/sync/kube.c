@@ -74,6 +74,7 @@ struct waiter {
 	const char *name;
 	int verdict;
 	cJSON *last;
+	const struct job *tick_for; /* end the watch when this job's transfer begins, for its 1 s ticks */
 };
 
 static int on_event(void *ctx, const char *type, const cJSON *obj, struct kerr *e)
@@ -88,13 +89,15 @@ static int on_event(void *ctx, const char *type, const cJSON *obj, struct kerr *
 	w->verdict = w->pred(w->ctx, gone ? NULL : obj, e);
 	if (w->verdict < 0)
 		return -1;
+	if (!w->verdict && w->tick_for && !strcmp(w->tick_for->vm->phase, "Running"))
+		return 1; /* the progress samples (and the send gate) start now, not at the slice's end */
 	return w->verdict ? 1 : 0;
 }
 
 int wait_object(struct job *j, struct kclient *c, const struct kres *res, const char *ns, const char *name,
 		obj_pred pred, void *ctx, long long until_ms, cJSON **last, struct kerr *e)
 {
-	struct waiter w = { pred, ctx, name, 0, NULL };
+	struct waiter w = { pred, ctx, name, 0, NULL, NULL };
 	char sel[320], rv[64] = "";
 	int rc;
 
@@ -144,6 +147,7 @@ check_time:
 		/* A cancel ends the watch at once (stop_watches); the slices are
 		 * for the tick: 1 s while a transfer runs (progress), else 10 s. */
 		slice = j && j->tick && !strcmp(j->vm->phase, "Running") ? 1000 : 10000;
+		w.tick_for = j && j->tick && slice > 1000 ? j : NULL;
 		rc = kclient_watch(c, res, ns, &q, left < slice ? left : slice, on_event, &w, e);
 		if (j && j->tick)
 			j->tick(j);

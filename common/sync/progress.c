@@ -76,6 +76,7 @@ void progress_sample(struct job *j)
 	v->data_remaining = left;
 	v->transfer_rate = xfer;
 	v->dirty_rate = dr;
+	v->sampled = (double)now / 1000.0;
 	pthread_mutex_unlock(&j->run->lock);
 	output_bytes(done > 0 ? done : 0, a, sizeof(a));
 	output_bytes(total > 0 ? total : 0, b, sizeof(b));

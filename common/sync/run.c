@@ -150,6 +150,7 @@ static void order_vms(struct kclient *src, struct sync_vm *vms, int n, int *orde
 				if (!strcmp(vms[m].ns, vms[i].ns) && !strcmp(vms[m].name, name)) {
 					snprintf(vms[m].node, sizeof(vms[m].node), "%s", json_str(x, "status.nodeName", ""));
 					mem[m] = vmi_memory(x);
+					vms[m].size = mem[m];
 				}
 		}
 		cJSON_Delete(items);
@@ -279,7 +280,9 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	 * clusters' own limits (no --parallel), as many more are admitted and
 	 * wait in Pending, synchronised, holding no place, and KubeVirt starts
 	 * each the moment a place frees; --parallel N is exact. As many workers
-	 * again prepare the next VMs (copies, disks, receiver).
+	 * again prepare the next VMs (copies, disks, receiver). Without
+	 * --parallel the gate also learns whether the transfers share one link,
+	 * and then keeps to one at a time on it, the next starting as it frees.
 	 */
 	senders = o->parallel > 0 ? o->parallel : (ss.parallel < ts.parallel ? ss.parallel : ts.parallel);
 	if (senders < 1)
@@ -289,6 +292,9 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	lim.cap = ss.cap;
 	lim.metrics = true;
 	lim.lead = 0;
+	lim.learn = o->parallel <= 0;
+	lim.link = SCHED_LINK_UNKNOWN;
+	lim.link_rate = 0;
 	if (sched_init(&r.sched, &lim, n)) {
 		kerr_set(e, KERR_NOMEM, "out of memory");
 		goto out;

@@ -17,6 +17,82 @@
 /* A transfer that runs at this share of bandwidthPerMigration is held by the
  * cap, not by the link, so another one adds throughput. */
 #define SCHED_CAPPED 0.9
+/* Two transfers that together move this many times what one moved alone
+ * each have a link of their own. */
+#define SCHED_OWN_LINK 1.5
+
+static bool capped(const struct sched_view *a, const struct sched_limits *l)
+{
+	return l->cap > 0 && a->transfer_rate >= SCHED_CAPPED * l->cap;
+}
+
+/* How long after a transfer begins the others' rates show it. */
+#define SCHED_SETTLE 0.3
+
+void sched_learn(struct sched_limits *l, const struct sched_view *a, int n)
+{
+	double total = 0, last_start = 0, first_read = 0;
+	int i, moving = 0;
+
+	if (!l->learn || !l->metrics || l->link == SCHED_LINK_FREE)
+		return;
+	for (i = 0; i < n; i++)
+		if (a[i].transfer_rate > 0 && !capped(&a[i], l)) {
+			total += a[i].transfer_rate;
+			if (!moving++ || a[i].sampled < first_read)
+				first_read = a[i].sampled;
+			if (a[i].transferring > last_start)
+				last_start = a[i].transferring;
+		}
+	if (moving >= 2 && first_read < last_start + SCHED_SETTLE)
+		return; /* a rate read before the newest one began: not one moment */
+	if (moving == 1 && total > l->link_rate)
+		l->link_rate = total;
+	else if (moving >= 2 && l->link_rate > 0)
+		l->link = total >= SCHED_OWN_LINK * l->link_rate ? SCHED_LINK_FREE : SCHED_LINK_SHARED;
+}
+
+/* The link rule (see engine.h): may one more transfer share the link now? */
+static bool link_has_room(const struct sched_view *a, int n, const struct sched_limits *l, char *why, size_t nwhy)
+{
+	double backlog = 0;
+	int i, moving = 0, users = 0;
+	const char *first = NULL;
+
+	for (i = 0; i < n; i++) {
+		double net = l->link_rate - (a[i].dirty_rate > 0 ? a[i].dirty_rate : 0);
+
+		if (capped(&a[i], l))
+			continue;
+		users++;
+		first = first ? first : a[i].name;
+		if (a[i].transfer_rate > 0) {
+			moving++;
+			backlog += a[i].remaining >= 0 && net > 0 ? a[i].remaining / net : 1e9;
+		} else {
+			backlog += l->link_rate > 0 ? a[i].size / l->link_rate : 1e9;
+		}
+	}
+	if (!users)
+		return true; /* every one is held by bandwidthPerMigration */
+	if (l->link == SCHED_LINK_UNKNOWN) {
+		if (n == 1 && moving == 1)
+			return true; /* the second, beside the first: does the link carry more? */
+		if (why)
+			snprintf(why, nwhy, "%s: held back while cclm finds out whether transfers share the link",
+				 first);
+		return false;
+	}
+	if (l->lead > 0 && backlog < l->lead)
+		return true;
+	if (why) {
+		if (backlog >= 1e9)
+			snprintf(why, nwhy, "%s: held back while the shared link is busy", first);
+		else
+			snprintf(why, nwhy, "%s: held back while the shared link is busy for %.1f s more", first, backlog);
+	}
+	return false;
+}
 
 bool sched_may_send(const struct sched_view *active, int n, const char *node, const struct sched_limits *l,
 		    char *why, size_t nwhy)
@@ -40,13 +116,15 @@ bool sched_may_send(const struct sched_view *active, int n, const char *node, co
 	}
 	if (!n || !l->metrics)
 		return true;
+	if (l->learn && l->link != SCHED_LINK_FREE && !link_has_room(active, n, l, why, nwhy))
+		return false;
 	for (i = 0; i < n; i++) {
 		const struct sched_view *a = &active[i];
 		double share;
 
 		if (a->transfer_rate <= 0 || a->dirty_rate < 0)
 			continue; /* not transferring yet, or no sample: nothing to protect */
-		if (l->cap > 0 && a->transfer_rate >= SCHED_CAPPED * l->cap)
+		if (capped(a, l))
 			continue; /* held by bandwidthPerMigration: the link has room */
 		if (l->lead > 0 && a->remaining >= 0 && a->transfer_rate > a->dirty_rate &&
 		    a->remaining / (a->transfer_rate - a->dirty_rate) < l->lead)
@@ -100,9 +178,13 @@ static int snapshot(struct sched *s, struct run *r, struct sched_view *out)
 		out[i].transfer_rate = v->transfer_rate;
 		out[i].dirty_rate = v->dirty_rate;
 		out[i].remaining = v->data_remaining;
+		out[i].size = v->size;
+		out[i].transferring = v->transferring;
+		out[i].sampled = v->sampled;
 	}
 	s->limits.metrics = !r->metrics_off;
 	pthread_mutex_unlock(&r->lock);
+	sched_learn(&s->limits, out, s->nactive);
 	return s->nactive;
 }
 
@@ -178,6 +260,10 @@ void sched_release(struct sched *s, struct job *j)
 			s->active[i] = s->active[--s->nactive];
 			break;
 		}
+	/* the first ended before the metrics showed it sending: transfers this
+	 * short do not need the link managed */
+	if (s->limits.link == SCHED_LINK_UNKNOWN && s->limits.link_rate <= 0)
+		s->limits.link = SCHED_LINK_FREE;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }

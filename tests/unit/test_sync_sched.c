@@ -22,6 +22,7 @@ static struct sched_view view(const char *name, const char *node, double rate, d
 	v.transfer_rate = rate;
 	v.dirty_rate = dirty;
 	v.remaining = -1;
+	v.sampled = 10; /* read after it began (transferring 0) */
 	return v;
 }
 
@@ -111,6 +112,89 @@ static void test_capped_and_no_metrics(void **state)
 	assert_true(sched_may_send(a, 1, "n2", &l, NULL, 0));
 }
 
+static void test_learns_a_shared_link(void **state)
+{
+	struct sched_limits l = { 10, 10, 0, true, 1.0, true, SCHED_LINK_UNKNOWN, 0 };
+	struct sched_view a[3] = { view("first", "n1", 0, -1), view("second", "n2", 0, -1), view("x", "n3", 0, 0) };
+	char why[200];
+
+	(void)state;
+	a[0].size = a[1].size = 1024 * MiB;
+	/* the first has not sent yet: nothing to learn from, the others wait */
+	sched_learn(&l, a, 1);
+	assert_false(sched_may_send(a, 1, "n3", &l, why, sizeof(why)));
+	assert_non_null(strstr(why, "first: held back while cclm finds out whether transfers share the link"));
+	/* alone it moves 1192 MiB/s: a second goes beside it */
+	a[0].transfer_rate = 1192 * MiB;
+	a[0].remaining = 4000 * MiB;
+	sched_learn(&l, a, 1);
+	assert_true(l.link_rate == 1192 * MiB);
+	assert_true(sched_may_send(a, 1, "n3", &l, why, sizeof(why)));
+	/* until the two are measured together, no third */
+	assert_false(sched_may_send(a, 2, "n3", &l, why, sizeof(why)));
+	/* the second began at 20 s; the first's rate read before then tells nothing */
+	a[1].transferring = 20;
+	a[1].transfer_rate = 596 * MiB;
+	a[1].remaining = 1000 * MiB;
+	a[1].sampled = 21;
+	sched_learn(&l, a, 2);
+	assert_int_equal(l.link, SCHED_LINK_UNKNOWN);
+	/* read together, they move what the first moved alone: one shared link */
+	a[0].transfer_rate = 596 * MiB;
+	a[0].sampled = 21;
+	sched_learn(&l, a, 2);
+	assert_int_equal(l.link, SCHED_LINK_SHARED);
+	assert_false(sched_may_send(a, 2, "n3", &l, why, sizeof(why)));
+	assert_non_null(strstr(why, "held back while the shared link is busy for 4.2 s more"));
+	/* the backlog drains within the lead: the next one starts as the link frees */
+	a[0].remaining = 300 * MiB;
+	a[1].remaining = 500 * MiB;
+	assert_true(sched_may_send(a, 2, "n3", &l, why, sizeof(why)));
+}
+
+static void test_admitted_ones_count_by_their_memory(void **state)
+{
+	struct sched_limits l = { 10, 10, 0, true, 2.0, true, SCHED_LINK_SHARED, 1000 * MiB };
+	struct sched_view a[1] = { view("waiting", "n1", 0, -1) };
+
+	(void)state;
+	a[0].size = 4096 * MiB; /* about 4 s of the link once it starts */
+	assert_false(sched_may_send(a, 1, "n2", &l, NULL, 0));
+	a[0].size = 1024 * MiB;
+	assert_true(sched_may_send(a, 1, "n2", &l, NULL, 0));
+	l.lead = 0; /* how long a start takes is not known yet */
+	assert_false(sched_may_send(a, 1, "n2", &l, NULL, 0));
+}
+
+static void test_links_of_their_own_are_not_managed(void **state)
+{
+	struct sched_limits l = { 10, 10, 0, true, 1.0, true, SCHED_LINK_UNKNOWN, 1100 * MiB };
+	struct sched_view a[3] = { view("a", "n1", 1000 * MiB, 4 * MiB), view("b", "n2", 1100 * MiB, 4 * MiB),
+				   view("c", "n3", 0, -1) };
+
+	(void)state;
+	a[0].remaining = a[1].remaining = 8000 * MiB;
+	a[2].size = 8192 * MiB;
+	sched_learn(&l, a, 2); /* 2100 MiB/s together against 1100 alone */
+	assert_int_equal(l.link, SCHED_LINK_FREE);
+	assert_true(sched_may_send(a, 3, "n4", &l, NULL, 0));
+	/* learning off (--parallel): the link rule never applies */
+	l.learn = false;
+	l.link = SCHED_LINK_UNKNOWN;
+	assert_true(sched_may_send(a, 3, "n4", &l, NULL, 0));
+}
+
+static void test_capped_transfers_leave_the_link_free(void **state)
+{
+	struct sched_limits l = { 10, 10, 64 * MiB, true, 1.0, true, SCHED_LINK_UNKNOWN, 0 };
+	struct sched_view a[2] = { view("a", "n1", 63 * MiB, 4 * MiB), view("b", "n2", 64 * MiB, 4 * MiB) };
+
+	(void)state;
+	sched_learn(&l, a, 2);
+	assert_int_equal(l.link, SCHED_LINK_UNKNOWN); /* nothing learnt from capped ones */
+	assert_true(sched_may_send(a, 2, "n3", &l, NULL, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -120,6 +204,10 @@ int main(void)
 		cmocka_unit_test(test_nearly_done_holds_nothing),
 		cmocka_unit_test(test_no_sample_no_hold),
 		cmocka_unit_test(test_capped_and_no_metrics),
+		cmocka_unit_test(test_learns_a_shared_link),
+		cmocka_unit_test(test_admitted_ones_count_by_their_memory),
+		cmocka_unit_test(test_links_of_their_own_are_not_managed),
+		cmocka_unit_test(test_capped_transfers_leave_the_link_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

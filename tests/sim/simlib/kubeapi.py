@@ -5,6 +5,7 @@ own HTTPS connection (http.client is not thread-safe), reused across calls.
 Errors come back as `ApiError` carrying the HTTP code and the Status body.
 """
 
+import contextlib
 import http.client
 import json
 import ssl
@@ -195,8 +196,11 @@ class Informer:
 
 class Controller:
     """What the simulator's controllers share: informers on one stop event,
-    handlers run one at a time (`guarded`), and an API error left for the
-    next event (or the informer's relist) to retry."""
+    handlers run one at a time (`guarded`; a controller with a keyed work
+    queue of its own sets `serial` False and overrides `retry`), and an API
+    error left for the next event (or the informer's relist) to retry."""
+
+    serial = True
 
     def __init__(self, client, name):
         self.c = client
@@ -219,7 +223,7 @@ class Controller:
             hash(key)
         except TypeError:
             key = None  # handlers given whole objects are not retried: their next event is
-        with self.lock:
+        with self.lock if self.serial else contextlib.nullcontext():
             try:
                 fn(*args)
                 if key:
@@ -235,7 +239,10 @@ class Controller:
 
     def _retry(self, fn, args, attempt):
         if self.retrying.get((fn.__name__,) + args) == attempt:
-            self.guarded(fn, *args, attempt=attempt)
+            self.retry(fn, args, attempt)
+
+    def retry(self, fn, args, attempt):
+        self.guarded(fn, *args, attempt=attempt)
 
     def shutdown(self):
         self.stop.set()

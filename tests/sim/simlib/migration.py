@@ -46,6 +46,7 @@ MIGRATION_JOB = "kubevirt.io/migrationJobUID"
 DIRTY_RATE = "kubesim.cclm.io/dirty-rate"        # VMI annotation, bytes/s (default 16Mi)
 DISK_USED = "kubesim.cclm.io/disk-used"          # VMI annotation, fraction of each disk copied (default 1)
 MTU_FAIL_BYTES = 512 * 1024 ** 2                 # a path with broken MTU resets after this much
+RATE_METRICS = ("kubevirt_vmi_migration_dirty_memory_rate_bytes", "kubevirt_vmi_migration_memory_transfer_rate_bytes")
 METRIC_NAMES = ("kubevirt_vmi_migration_data_bytes_total", "kubevirt_vmi_migration_data_processed_bytes",
                 "kubevirt_vmi_migration_data_remaining_bytes", "kubevirt_vmi_migration_dirty_memory_rate_bytes",
                 "kubevirt_vmi_migration_memory_transfer_rate_bytes")
@@ -714,12 +715,14 @@ class Engine:
         return True
 
     def publish(self, v, ns, name, node, t):
+        """The transfer's metrics; rates per wall second, as the bytes grow
+        under --time-scale (remaining / rate is the wall time left)."""
         store = getattr(v.cluster, "metrics", None)
         if store is None:
             return
         labels = {"namespace": ns, "name": name, "node": node}
         for k, val in t.snapshot().items():
-            store.set(k, labels, val)
+            store.set(k, labels, val * self.time_scale if k in RATE_METRICS else val)
 
     def clear_metrics(self, v, vmi):
         store = getattr(v.cluster, "metrics", None)

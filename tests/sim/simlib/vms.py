@@ -16,10 +16,14 @@ Everything is driven by watches on VMs, VMIs and launcher pods. Each event
 is first decided on what the watches delivered (an informer cache, as
 virt-controller decides); only when that decision writes are the VM and VMI
 read fresh and decided again, so the many status events of a migration cost
-the API servers no reads.
+the API servers no reads. Events are queued by namespace/name (a VM, its VMI
+and its launcher pods share one key) and handled by a few worker threads, one
+key at a time, as virt-controller's VM and VMI work queues are.
 """
 
-from . import cache, kubeapi
+import threading
+
+from . import cache, kubeapi, workers
 from .nodes import now_rfc3339
 
 VMS = "/apis/kubevirt.io/v1/virtualmachines"
@@ -125,21 +129,47 @@ class _CachedReads:
 
 
 class VmController(kubeapi.Controller):
+    WORKERS = 4
+    serial = False   # the key queue keeps one VM's handlers in turn
+
     def __init__(self, cluster):
+        self.local = threading.local()   # .cached: this thread decides on the caches
         super().__init__(cluster.client, cluster.name)
         self.vm_store, self.vmi_store, self.pod_store = cache.Store(), cache.Store(), cache.Store()
-        self.fresh = self.c
+        self.work = workers.KeyQueue(self.WORKERS, self.handle, self.stop, "%s-vms" % cluster.name)
+
+    @property
+    def c(self):
+        """The client the decisions call: the caches' stand-in while this
+        thread decides on them, else the API."""
+        return getattr(self.local, "cached", None) or self.fresh
+
+    @c.setter
+    def c(self, client):
+        self.fresh = client
 
     def on_cache(self, fn, *args):
         """Run decision `fn` on the caches: False when it would write."""
-        self.c = _CachedReads(self)
+        self.local.cached = _CachedReads(self)
         try:
             fn(*args)
             return True
         except _Writes:
             return False
         finally:
-            self.c = self.fresh
+            self.local.cached = None
+
+    def handle(self, key, work):
+        """One key's queued work: its VMI's handler, then its VM's (as an
+        event on the VMI runs them), each with the retry attempt it carries."""
+        ns, name = key
+        if "vmi" in work:
+            self.guarded(self.sync_vmi, ns, name, attempt=work["vmi"])
+        if "vm" in work:
+            self.guarded(self.sync_vm, ns, name, attempt=work["vm"])
+
+    def retry(self, fn, args, attempt):
+        self.work.add(args, {"vmi" if fn.__name__ == "sync_vmi" else "vm": attempt})
 
     @staticmethod
     def launcher_runs(agent, pod):
@@ -148,6 +178,7 @@ class VmController(kubeapi.Controller):
 
     def start(self, agent):
         agent.runners.append(self.launcher_runs)
+        self.work.start()
         self.watch(VMS, self.on_vm, what="vms")
         self.watch(VMIS, self.on_vmi, what="vmis")
         self.watch("/api/v1/pods", self.on_pod, query={"labelSelector": "kubevirt.io=virt-launcher"},
@@ -157,20 +188,18 @@ class VmController(kubeapi.Controller):
     def on_vm(self, etype, vm):
         self.vm_store.apply(etype, vm)
         if etype != "DELETED":
-            self.guarded(self.sync_vm, vm["metadata"]["namespace"], vm["metadata"]["name"])
+            self.work.add((vm["metadata"]["namespace"], vm["metadata"]["name"]), {"vm": 0})
 
     def on_vmi(self, etype, vmi):
         self.vmi_store.apply(etype, vmi)
         meta = vmi["metadata"]
-        if etype != "DELETED":
-            self.guarded(self.sync_vmi, meta["namespace"], meta["name"])
-        self.guarded(self.sync_vm, meta["namespace"], meta["name"])
+        self.work.add((meta["namespace"], meta["name"]), {"vm": 0} if etype == "DELETED" else {"vmi": 0, "vm": 0})
 
     def on_pod(self, etype, pod):
         self.pod_store.apply(etype, pod)
         name = (pod["metadata"].get("labels") or {}).get("vm.kubevirt.io/name")
         if name and etype != "DELETED":
-            self.guarded(self.sync_vmi, pod["metadata"]["namespace"], name)
+            self.work.add((pod["metadata"]["namespace"], name), {"vmi": 0})
 
     # -- VM -> VMI --
     def sync_vm(self, ns, name):

@@ -1,5 +1,9 @@
-"""The migration engine's worker pool (simlib/migration.py): which VMIMs one
-thread must reconcile in turn, and the threads that reconcile the rest at once.
+"""Worker threads for the simulated KubeVirt: the migration engine's pool
+(simlib/migration.py), and a keyed work queue for the VM controller
+(simlib/vms.py).
+
+The engine's pool: which VMIMs one thread must reconcile in turn, and the
+threads that reconcile the rest at once.
 
 virt-controller reconciles migrations on several threads, and its work queue
 never hands one key to two of them at a time. Here the key is a group, the
@@ -12,8 +16,14 @@ in the order the single engine thread used: cluster by cluster, oldest first.
 A group is handed to a worker only when none of its links is held by another
 worker; a group turned away is remembered, and the worker that held it wakes
 the engine when it lets go, so no change waits for the next timed tick.
+
+The keyed queue is client-go's work queue in small: a key added while queued
+is done once, a key added while a worker has it is done again afterwards, and
+no key is on two workers at once; what is added with a key (a dict) merges,
+each entry keeping its largest value.
 """
 
+import collections
 import queue
 import threading
 
@@ -107,3 +117,58 @@ class Pool:
                     self.again -= links
                 if redo:
                     self.wake.set()
+
+
+class KeyQueue:
+    """`count` threads that call handle(key, work) for each key added, one
+    thread per key at a time; `work` is the merge of what came with it."""
+
+    def __init__(self, count, handle, stop, name):
+        self.handle = handle
+        self.stop = stop
+        self.cond = threading.Condition()
+        self.order = collections.deque()   # keys waiting, oldest first
+        self.waiting = {}                  # key -> work, for keys in self.order
+        self.running = set()
+        self.again = {}                    # key -> work added while a worker had the key
+        self.threads = [threading.Thread(target=self.serve, name="%s-%d" % (name, n), daemon=True)
+                        for n in range(count)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    @staticmethod
+    def merge(into, work):
+        for k, val in work.items():
+            into[k] = max(into.get(k, val), val)
+
+    def add(self, key, work):
+        with self.cond:
+            if key in self.running:
+                self.merge(self.again.setdefault(key, {}), work)
+            elif key in self.waiting:
+                self.merge(self.waiting[key], work)
+            else:
+                self.waiting[key] = dict(work)
+                self.order.append(key)
+                self.cond.notify()
+
+    def serve(self):
+        while not self.stop.is_set():
+            with self.cond:
+                if not self.order:
+                    self.cond.wait(0.5)
+                    continue
+                key = self.order.popleft()
+                work = self.waiting.pop(key)
+                self.running.add(key)
+            try:
+                self.handle(key, work)
+            finally:
+                with self.cond:
+                    self.running.discard(key)
+                    more = self.again.pop(key, None)
+                if more:
+                    self.add(key, more)
