@@ -58,12 +58,16 @@ static struct kclient *client_of(const struct status_view *v, int side)
 	return side ? v->ctx->target.client : v->ctx->source.client;
 }
 
+/* One LIST, answered from the API server's watch cache (resourceVersion=0):
+ * one reply however many objects, no etcd read, at most the few
+ * milliseconds the cache trails etcd behind; a --watch goes on from there. */
 static int list_into(struct status_view *v, int side, const struct kres *r, cJSON **items, char *rv, size_t rvn,
 		     struct kerr *e)
 {
+	struct kquery q = { .resource_version = "0" };
 	char *ver = NULL;
 
-	if (kclient_list(client_of(v, side), r, v->ns[side], NULL, items, &ver, e)) {
+	if (kclient_list(client_of(v, side), r, v->ns[side], &q, items, &ver, e)) {
 		kerr_prefix(e, "%s cluster", side ? "target" : "source");
 		return -1;
 	}

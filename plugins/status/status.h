@@ -1,6 +1,6 @@
 /*
  * status.h — kubectl cclm status, inside: what it reads of both clusters
- * (read.c: one paged LIST per resource per cluster, the source's metrics),
+ * (read.c: one LIST per resource per cluster, from the watch cache, the source's metrics),
  * how it pairs the halves (pair.c, pure), what it prints (report.c: table,
  * wide, json, yaml, watch lines) and the live view (watch.c). status.c
  * holds the option table and runs them.

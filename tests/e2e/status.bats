@@ -286,7 +286,7 @@ EOF
 	until_ok 30 is Failed target vmim/vm7-in '{.status.phase}'
 }
 
-@test "status: one paged LIST per resource per cluster, never a GET per object" {
+@test "status: one LIST per resource per cluster, from the watch cache, never a GET per object" {
 	by_hand vm8 "mig8-$TEST_NS"
 	receiver vm9 "mig9-$TEST_NS"
 	sender vm9 "mig9-$TEST_NS"
@@ -302,6 +302,10 @@ EOF
 			k=$(jq -s --arg c "$c" --arg r "$r" '[.[] | select(.cluster == $c and .verb == "list" and .resource == $r)]
 				| length' "$BATS_TEST_TMPDIR/req")
 			[ "$k" -eq 1 ] || fail "$c: $k LISTs of $r"
+			# resourceVersion=0: the API server answers from its watch cache, not etcd
+			k=$(jq -s --arg c "$c" --arg r "$r" '[.[] | select(.cluster == $c and .verb == "list" and .resource == $r
+				and (.path | test("[?&]resourceVersion=0(&|$)")))] | length' "$BATS_TEST_TMPDIR/req")
+			[ "$k" -eq 1 ] || fail "$c: the LIST of $r is not served from the watch cache"
 		done
 	done
 	# no GET of one VMIM or VMI, and nothing written
