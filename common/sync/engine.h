@@ -179,7 +179,7 @@ void rollback_stale(struct job *j);
  * transfer is admitted only when the link's backlog (the bytes left of the
  * running transfers, and the memory of the admitted ones not yet sending,
  * at the link's rate) drains within `lead`: it starts as the link frees,
- * so the link never idles and never carries more than it must. When each
+ * so the link seldom idles and carries little more than it must. When each
  * transfer has a link of its own, only the rules above apply.
  */
 /* FREE: each transfer has a link of its own, or transfers end before the

@@ -52,8 +52,9 @@ setup_file() {
 	extra_vm del01
 	extra_vm tty01
 	extra_vm ca01
+	extra_vm prog01
 	for i in $(seq -w 1 20); do extra_vm "kill$i"; done
-	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 detach01 del01 tty01 ca01 $(seq -f 'kill%02g' 1 20); do
+	for vm in app01 legacy01 bridge01 shared01 db01 fault01 cancel01 detach01 del01 tty01 ca01 prog01 $(seq -f 'kill%02g' 1 20); do
 		wait_running source "$vm"
 	done
 }
@@ -232,6 +233,24 @@ ours_left() {
 	assert_success
 	refute_output --partial $'\e['
 	refute_output --regexp "ETA [0-9]+s"
+}
+
+@test "migrate: -o json reports the transfer's bytes, rate and ETA from the source's metrics while it runs" {
+	# 1 GiB over a link slowed to 256 MiB/s: about four seconds of transfer
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" virt-fault slow-link bandwidth=256Mi >/dev/null
+	run --separate-stderr migrate "${LAB[@]}" -n vms prog01 -o json
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" virt-clear >/dev/null
+	assert_success
+	progress=$(jq -cs '[.[] | select(.event == "progress") | .text]' <<<"$output")
+	[ "$(jq length <<<"$progress")" -ge 2 ] || fail "fewer than two progress events: $output"
+	jq -r '.[]' <<<"$progress" |
+		grep -Eq '^[0-9]+% \([^)]+ of [^)]+\) at [0-9.]+ ([KMGTP]i)?B/s, dirtying [0-9.]+ ([KMGTP]i)?B/s, ETA [0-9]+s$' ||
+		fail "no progress line with bytes, rate and ETA: $progress"
+	# the ETA is what is left of 1 GiB at about 256 MiB/s
+	eta=$(jq -r '.[0]' <<<"$progress" | sed -n 's/.*ETA \([0-9]*\)s$/\1/p')
+	[ -n "$eta" ] && [ "$eta" -le 8 ] || fail "ETA '$eta' s for 1 GiB at 256 MiB/s: $progress"
+	[ "$(jq -rs '[.[] | select(.event == "result")][0].result' <<<"$output")" = migrated ]
+	[ "$(jp target vmi/prog01 '{.status.phase}')" = Running ]
 }
 
 @test "migrate: killed (SIGKILL) at 20 fixed moments and run again, each VM ends migrated exactly once" {

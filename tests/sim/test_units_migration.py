@@ -345,5 +345,27 @@ class TestEnginePlaces(unittest.TestCase):
         self.assertEqual(sorted(migration.phase(m) for m in v.vmims.items()), ["Pending", "Scheduling"])
 
 
+class TestPublishedRates(unittest.TestCase):
+    def test_rates_are_per_wall_second_under_time_scale(self):
+        from simlib import metrics
+        store = metrics.Store()
+
+        class Cluster:
+            pass
+        Cluster.metrics = store
+
+        class View:
+            cluster = Cluster
+        engine = migration.Engine.__new__(migration.Engine)
+        engine.time_scale = 5.0
+        t = physics.Transfer(GiB, 0, 16e6)
+        t.step(1.0, 100e6)  # one simulated second at 100 MB/s
+        engine.publish(View, "vms", "a", "n1", t)
+        got = {s.name: s.value for s in store.series()}
+        self.assertEqual(got["kubevirt_vmi_migration_memory_transfer_rate_bytes"], 500e6)
+        self.assertEqual(got["kubevirt_vmi_migration_dirty_memory_rate_bytes"], 80e6)
+        self.assertEqual(got["kubevirt_vmi_migration_data_processed_bytes"], 100e6)  # bytes stay bytes
+
+
 if __name__ == "__main__":
     unittest.main()
