@@ -178,7 +178,8 @@ void rollback_stale(struct job *j);
  * re-sends memory its guest dirtied meanwhile. On a shared link a new
  * transfer is admitted only when the link's backlog (the bytes left of the
  * running transfers, and the memory of the admitted ones not yet sending,
- * at the link's rate) drains within `lead`: it starts as the link frees,
+ * at the link's rate) drains within `lead` (also while the second is not
+ * measured yet, once the first was): it starts as the link frees,
  * so the link seldom idles and carries little more than it must. When each
  * transfer has a link of its own, only the rules above apply.
  */

@@ -78,10 +78,13 @@ static bool link_has_room(const struct sched_view *a, int n, const struct sched_
 	if (l->link == SCHED_LINK_UNKNOWN) {
 		if (n == 1 && moving == 1)
 			return true; /* the second, beside the first: does the link carry more? */
-		if (why)
-			snprintf(why, nwhy, "%s: held back while cclm finds out whether transfers share the link",
-				 first);
-		return false;
+		if (l->link_rate <= 0) {
+			if (why)
+				snprintf(why, nwhy, "%s: held back while cclm finds out whether transfers share the link",
+					 first);
+			return false;
+		}
+		/* until it is known, as if shared */
 	}
 	if (l->lead > 0 && backlog < l->lead)
 		return true;

@@ -130,8 +130,9 @@ static void test_learns_a_shared_link(void **state)
 	sched_learn(&l, a, 1);
 	assert_true(l.link_rate == 1192 * MiB);
 	assert_true(sched_may_send(a, 1, "n3", &l, why, sizeof(why)));
-	/* until the two are measured together, no third */
+	/* until the two are measured together, as if shared: no third while the backlog is long */
 	assert_false(sched_may_send(a, 2, "n3", &l, why, sizeof(why)));
+	assert_non_null(strstr(why, "held back while the shared link is busy"));
 	/* the second began at 20 s; the first's rate read before then tells nothing */
 	a[1].transferring = 20;
 	a[1].transfer_rate = 596 * MiB;
