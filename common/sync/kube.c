@@ -145,9 +145,10 @@ check_time:
 			continue;
 		q.resource_version = rv;
 		/* A cancel ends the watch at once (stop_watches); the slices are
-		 * for the tick: 1 s while a transfer runs (progress), else 10 s. */
-		slice = j && j->tick && !strcmp(j->vm->phase, "Running") ? 1000 : 10000;
-		w.tick_for = j && j->tick && slice > 1000 ? j : NULL;
+		 * for the tick: half a second while a transfer runs (progress,
+		 * and the send gate sees its end coming), else 10 s. */
+		slice = j && j->tick && !strcmp(j->vm->phase, "Running") ? 500 : 10000;
+		w.tick_for = j && j->tick && slice > 500 ? j : NULL;
 		rc = kclient_watch(c, res, ns, &q, left < slice ? left : slice, on_event, &w, e);
 		if (j && j->tick)
 			j->tick(j);
