@@ -105,7 +105,7 @@ struct job {
 	char restore[32];              /* the run strategy the target VM gets back */
 	char src_vmim[254], tgt_vmim[254];
 	long long deadline;            /* ms, CLOCK_MONOTONIC; 0 = none */
-	struct promq **metrics;        /* the worker's querier of the source (opened on first use) */
+	struct promq **metrics;        /* the run's querier of the source (under run->metrics_lock) */
 	void (*tick)(struct job *j);   /* called by wait_object about once a second, may be NULL */
 	long long last_sample;         /* ms, of the last metrics read */
 	bool sending;                  /* admitted by the send gate, not released */
@@ -248,6 +248,8 @@ struct run {
 	pthread_mutex_t lock;          /* events, and the fields below */
 	bool metrics_off;              /* the source's metrics could not be read: said once */
 	struct sched sched;            /* the send gate */
+	pthread_mutex_t metrics_lock;  /* metrics: one querier for every worker (a few reads a second) */
+	struct promq *metrics;         /* the source's querier, opened on first use; owned */
 };
 
 /* progress.c: read the migration metrics of j's VM now (a tick). */

@@ -36,20 +36,18 @@ void progress_sample(struct job *j)
 	if (strcmp(v->phase, "Running") || now - j->last_sample < 450 || j->run->metrics_off)
 		return;
 	j->last_sample = now;
-	if (!*j->metrics) {
-		*j->metrics = promq_open(j->src, j->run->src_cfg, &j->run->copts, &e);
-		if (!*j->metrics) {
-			metrics_unreachable(j, e.msg);
-			return;
-		}
-	}
 	snprintf(q, sizeof(q),
 		 "{__name__=~\"kubevirt_vmi_migration_(data_bytes_total|data_processed_bytes|data_remaining_bytes|memory_transfer_rate_bytes|dirty_memory_rate_bytes)\",namespace=\"%s\",name=\"%s\"}",
 		 v->ns, v->name);
-	if (promq_query(*j->metrics, q, &res, &e)) {
+	pthread_mutex_lock(&j->run->metrics_lock);
+	if (!*j->metrics)
+		*j->metrics = promq_open(j->src, j->run->src_cfg, &j->run->copts, &e);
+	if (!*j->metrics || promq_query(*j->metrics, q, &res, &e)) {
+		pthread_mutex_unlock(&j->run->metrics_lock);
 		metrics_unreachable(j, e.msg);
 		return;
 	}
+	pthread_mutex_unlock(&j->run->metrics_lock);
 	cJSON_ArrayForEach(s, res) {
 		const char *name = json_str(s, "metric.__name__", "");
 		const char *val = json_str(s, "value.1", NULL);

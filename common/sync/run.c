@@ -200,7 +200,6 @@ static void *worker(void *arg)
 	struct kerr e = KERR_INIT;
 	struct kclient *src = kclient_new(r->src_cfg, &r->copts, &e);
 	struct kclient *tgt = src ? kclient_new(r->tgt_cfg, &r->copts, &e) : NULL;
-	struct promq *metrics = NULL;
 
 	for (;;) {
 		struct job j;
@@ -221,7 +220,7 @@ static void *worker(void *arg)
 		j.vm = &p->vms[i];
 		j.src = src;
 		j.tgt = tgt;
-		j.metrics = &metrics;
+		j.metrics = &r->metrics;
 		j.tick = progress_sample;
 		j.vm->data_total = j.vm->data_processed = j.vm->data_remaining = -1;
 		j.vm->transfer_rate = j.vm->dirty_rate = -1;
@@ -234,7 +233,6 @@ static void *worker(void *arg)
 		cJSON_Delete(j.on_target);
 		vm_deps_release(&j.deps);
 	}
-	promq_free(metrics);
 	kclient_free(src);
 	kclient_free(tgt);
 	return NULL;
@@ -257,6 +255,7 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	r.src_cfg = source;
 	r.tgt_cfg = target;
 	pthread_mutex_init(&r.lock, NULL);
+	pthread_mutex_init(&r.metrics_lock, NULL);
 	if (maps_parse(o->network_map, o->n_network_map, o->storage_map, o->n_storage_map, &r.maps, e))
 		goto out;
 	if (o->client_opts)
@@ -336,6 +335,8 @@ out:
 	kclient_free(tgt);
 	cJSON_Delete(r.tgt_classes);
 	maps_release(&r.maps);
+	promq_free(r.metrics);
+	pthread_mutex_destroy(&r.metrics_lock);
 	pthread_mutex_destroy(&r.lock);
 	return rc;
 }
