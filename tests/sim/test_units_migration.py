@@ -302,6 +302,40 @@ class TestWorkerPool(unittest.TestCase):
         self.assertTrue(pool.offer({"migration-1", "vmi-b"}, [(None, None)]))
 
 
+class TestKeyQueue(unittest.TestCase):
+    def test_a_key_is_done_once_per_wait_never_twice_at_once_and_again_after(self):
+        stop = threading.Event()
+        self.addCleanup(stop.set)
+        go, started = threading.Event(), threading.Event()
+        done, lock, busy = [], threading.Lock(), set()
+
+        def handle(key, work):
+            with lock:
+                self.assertNotIn(key, busy)  # never on two workers at once
+                busy.add(key)
+            if key == "a" and not done:
+                started.set()
+                go.wait(5)
+            with lock:
+                busy.discard(key)
+                done.append((key, dict(work)))
+        q = workers.KeyQueue(3, handle, stop, "test")
+        q.add("a", {"vm": 0})
+        q.start()
+        self.assertTrue(started.wait(5))
+        # added while a worker has it: done again afterwards, once, with the merged work
+        q.add("a", {"vmi": 0})
+        q.add("a", {"vmi": 3, "vm": 1})
+        q.add("b", {"vm": 0})
+        go.set()
+        deadline = time.monotonic() + 5
+        while len(done) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        self.assertEqual(sorted(k for k, _ in done), ["a", "a", "b"])
+        self.assertEqual([w for k, w in done if k == "a"], [{"vm": 0}, {"vmi": 3, "vm": 1}])
+
+
 class SlowApi:
     """Merge patches of VMIM status that take 50 ms, as a loaded API server does."""
 
