@@ -708,10 +708,15 @@ class Engine:
         self.clear_metrics(v, vmi)
         if vmi is None:
             return False
-        if t.result == "completed":
-            self.patch_ms(v, vmi, {"completed": True, "endTimestamp": now_rfc3339(), "mode": t.mode})
-        else:
-            self.fail(v, m, r, vmi, t.failure)
+        try:
+            if t.result == "completed":
+                self.patch_ms(v, vmi, {"completed": True, "endTimestamp": now_rfc3339(), "mode": t.mode})
+            else:
+                self.fail(v, m, r, vmi, t.failure)
+        except Exception:
+            with self.lock:  # not written: the next pass reports it again
+                self.ended[(v.name, m["metadata"]["uid"])] = t
+            raise
         return True
 
     def publish(self, v, ns, name, node, t):
