@@ -44,6 +44,7 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 class AdminHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms wait for a delayed ACK
     admin = None
 
     def log_message(self, fmt, *args):

@@ -780,6 +780,7 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 class QueryHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms wait for a delayed ACK
     server_version = "thanos-querier"
     timeout = 60
     querier = None  # the QueryServer, set on the subclass
