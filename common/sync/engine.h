@@ -230,7 +230,7 @@ void sched_destroy(struct sched *s);
  * -1 out of memory. Waits in 100 ms steps (the samples change). `now`
  * takes a place without asking (a transfer already under way, resumed). */
 int sched_admit(struct sched *s, struct job *j, bool now);
-/* j's transfer began (its VMIM is Running): learn the lead time. */
+/* j's transfer began (its VMIM is Running): note when, and learn the lead time. */
 void sched_started(struct sched *s, struct job *j);
 /* j's transfer is over (its target VMIM is final, or it failed). */
 void sched_release(struct sched *s, struct job *j);

@@ -627,12 +627,8 @@ static int watch_target(void *ctx, const cJSON *m, struct kerr *e)
 
 		snprintf(p->phase, sizeof(p->phase), "%s", phase);
 		p->since = sync_now_ms();
-		if (!strcmp(phase, "Running")) {
-			pthread_mutex_lock(&p->j->run->lock); /* the send gate reads it */
-			p->j->vm->transferring = (double)sync_now_ms() / 1000.0;
-			pthread_mutex_unlock(&p->j->run->lock);
+		if (!strcmp(phase, "Running"))
 			sched_started(&p->j->run->sched, p->j);
-		}
 		snprintf(p->j->vm->phase, sizeof(p->j->vm->phase), "%s", phase);
 		/* the source's phase explains a wait (and a failure); once the
 		 * target transfers, the source moves in step and is not read */

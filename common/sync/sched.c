@@ -187,7 +187,6 @@ static int snapshot(struct sched *s, struct run *r, struct sched_view *out)
 	}
 	s->limits.metrics = !r->metrics_off;
 	pthread_mutex_unlock(&r->lock);
-	sched_learn(&s->limits, out, s->nactive);
 	return s->nactive;
 }
 
@@ -202,6 +201,8 @@ int sched_admit(struct sched *s, struct job *j, bool now)
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		int n = snapshot(s, j->run, view);
+
+		sched_learn(&s->limits, view, n);
 		struct timespec ts;
 
 		if (job_cancelled(j)) {
@@ -243,6 +244,9 @@ void sched_started(struct sched *s, struct job *j)
 {
 	double took;
 
+	pthread_mutex_lock(&j->run->lock); /* snapshot() reads it */
+	j->vm->transferring = (double)sync_now_ms() / 1000.0;
+	pthread_mutex_unlock(&j->run->lock);
 	if (!j->admitted_ms)
 		return;
 	took = (double)(sync_now_ms() - j->admitted_ms) / 1000.0;

@@ -103,26 +103,10 @@ class _Writes(Exception):
     """The decision taken on the caches would write (or needs a read they cannot answer)."""
 
 
-class _CachedReads:
-    """What a decision on the caches sees in place of the client: VMs, VMIs
-    and launcher pods from the watches; anything else, and every write,
-    raises _Writes so the caller decides again on fresh reads."""
-
-    def __init__(self, ctl):
-        self.ctl = ctl
-
-    def get(self, path, ok404=False, query=None):
-        parts = path.strip("/").split("/")
-        # /apis/kubevirt.io/v1/namespaces/NS/RESOURCE/NAME and /api/v1/namespaces/NS/pods
-        if parts[:3] == ["apis", "kubevirt.io", "v1"] and len(parts) == 7 and parts[3] == "namespaces" and \
-                parts[5] in ("virtualmachines", "virtualmachineinstances") and not query:
-            store = self.ctl.vm_store if parts[5] == "virtualmachines" else self.ctl.vmi_store
-            return store.get(parts[4], parts[6])
-        if parts[:2] == ["api", "v1"] and len(parts) == 5 and parts[2] == "namespaces" and parts[4] == "pods":
-            want = dict(kv.split("=", 1) for kv in (query or {}).get("labelSelector", "").split(",") if "=" in kv)
-            return {"items": [p for p in self.ctl.pod_store.items() if p["metadata"].get("namespace") == parts[3] and
-                              all((p["metadata"].get("labels") or {}).get(k) == v for k, v in want.items())]}
-        raise _Writes()
+class _NoApi:
+    """The client while a decision runs on the caches: any call (a write, or
+    a read the caches do not answer) raises _Writes, so the caller decides
+    again on fresh reads."""
 
     def __getattr__(self, name):
         raise _Writes()
@@ -140,24 +124,42 @@ class VmController(kubeapi.Controller):
 
     @property
     def c(self):
-        """The client the decisions call: the caches' stand-in while this
-        thread decides on them, else the API."""
-        return getattr(self.local, "cached", None) or self.fresh
+        """The client the decisions call: one that refuses every call while
+        this thread decides on the caches, else the API."""
+        return _NoApi() if self.on_caches() else self.fresh
 
     @c.setter
     def c(self, client):
         self.fresh = client
 
+    def on_caches(self):
+        return getattr(self.local, "cached", False)
+
     def on_cache(self, fn, *args):
         """Run decision `fn` on the caches: False when it would write."""
-        self.local.cached = _CachedReads(self)
+        self.local.cached = True
         try:
             fn(*args)
             return True
         except _Writes:
             return False
         finally:
-            self.local.cached = None
+            self.local.cached = False
+
+    # -- the reads a decision makes: the informers' caches, or the API --
+    def read_vm(self, ns, name):
+        return self.vm_store.get(ns, name) if self.on_caches() else self.fresh.get(vm_path(ns, name), ok404=True)
+
+    def read_vmi(self, ns, name):
+        return self.vmi_store.get(ns, name) if self.on_caches() else self.fresh.get(vmi_path(ns, name), ok404=True)
+
+    def read_launchers(self, ns, name):
+        """The virt-launcher pods labelled for VM `name`."""
+        if self.on_caches():
+            return [p for p in self.pod_store.items() if p["metadata"].get("namespace") == ns and
+                    (p["metadata"].get("labels") or {}).get("vm.kubevirt.io/name") == name]
+        return self.fresh.get(kubeapi.resource_path("", "v1", "pods", ns),
+                              query={"labelSelector": "kubevirt.io=virt-launcher,vm.kubevirt.io/name=" + name})["items"]
 
     def handle(self, key, work):
         """One key's queued work: its VMI's handler, then its VM's (as an
@@ -207,10 +209,10 @@ class VmController(kubeapi.Controller):
             self.decide_vm(ns, name)
 
     def decide_vm(self, ns, name):
-        vm = self.c.get(vm_path(ns, name), ok404=True)
+        vm = self.read_vm(ns, name)
         if vm is None or vm["metadata"].get("deletionTimestamp"):
             return
-        vmi = self.c.get(vmi_path(ns, name), ok404=True)
+        vmi = self.read_vmi(ns, name)
         rs = run_strategy(vm)
         rs = self.after_migration(vm, vmi, rs)
         if vmi is None and (rs in ("Always", "RerunOnFailure", "WaitAsReceiver") or
@@ -354,7 +356,7 @@ class VmController(kubeapi.Controller):
             self.decide_vmi(ns, name)
 
     def decide_vmi(self, ns, name):
-        vmi = self.c.get(vmi_path(ns, name), ok404=True)
+        vmi = self.read_vmi(ns, name)
         if vmi is None or vmi["metadata"].get("deletionTimestamp"):
             return
         st = vmi.get("status") or {}
@@ -376,9 +378,7 @@ class VmController(kubeapi.Controller):
                     "conditions": [cond("Ready", "False", "PodNotExists", "virt-launcher pod has not yet been scheduled"),
                                    live, storage]}
         else:
-            pods = self.c.get(kubeapi.resource_path("", "v1", "pods", ns),
-                              query={"labelSelector": "kubevirt.io=virt-launcher,vm.kubevirt.io/name=" + name})["items"]
-            pods = [p for p in pods if any(o.get("uid") == vmi["metadata"]["uid"]
+            pods = [p for p in self.read_launchers(ns, name) if any(o.get("uid") == vmi["metadata"]["uid"]
                                            for o in p["metadata"].get("ownerReferences") or [])]
             # after a migration the VMI runs where status.nodeName says; a
             # migration's target pod is never the VMI's own before that
