@@ -65,6 +65,17 @@ bool status_all_final(const struct status_row *rows, int n)
 	return true;
 }
 
+bool status_settled(const struct status_row *rows, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if ((rows[i].src.present && !strcmp(rows[i].src.phase, "Failed") && !rows[i].src.why_known) ||
+		    (rows[i].tgt.present && !strcmp(rows[i].tgt.phase, "Failed") && !rows[i].tgt.why_known))
+			return false;
+	return true;
+}
+
 static void copy(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");
@@ -273,6 +284,8 @@ static void finish(const struct status_input *in, struct status_row *row, const 
 		snprintf(row->cleanup, sizeof(row->cleanup), "%s -n %s delete vmim %s",
 			 row->src.present ? in->src_kubectl : in->tgt_kubectl, only->ns, only->name);
 	}
+	row->src.why_known = s->vmim && !strcmp(row->src.phase, "Failed") && failure_reason(s->vmim, s->vmi);
+	row->tgt.why_known = t->vmim && !strcmp(row->tgt.phase, "Failed") && failure_reason(t->vmim, t->vmi);
 	blocker_of(row, s, t, in->now);
 	row->total = row->processed = row->remaining = row->rate = -1;
 }

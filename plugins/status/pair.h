@@ -47,6 +47,7 @@ struct status_half {
 	bool present;
 	char ns[254], name[254], vmi[254], phase[32];
 	bool final;
+	bool why_known;                        /* Failed, and its failureReason is in view */
 	long long created, phase_since, ended; /* Unix seconds; 0 = unknown */
 };
 
@@ -89,5 +90,9 @@ const char *status_result_name(enum status_result r);
 const char *status_origin_name(enum status_origin o);
 /* True when every row is final (an in-progress row is not). */
 bool status_all_final(const struct status_row *rows, int n);
+/* True when every failed half's failureReason is in view. A watcher sees a
+ * VMIM turn Failed and the VMI that says why on two streams, in either
+ * order: --until-done waits a moment for this before its last view. */
+bool status_settled(const struct status_row *rows, int n);
 
 #endif

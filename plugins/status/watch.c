@@ -18,6 +18,9 @@
 #define SLICE_MS 1000
 /* Progress metrics are read again at most this often while a transfer runs. */
 #define METRICS_EVERY_MS 2000
+/* --until-done: how long everything final may wait for a failed half's
+ * reason to arrive on the other watch stream (status_settled) */
+#define SETTLE_MS 2000
 
 struct watcher {
 	struct shared *sh;
@@ -217,7 +220,7 @@ int status_watch(struct status_view *v, const struct status_opts *o, const char 
 	struct status_row *rows = NULL;
 	char **seen = NULL, *last_doc = NULL;
 	int n = 0, nseen = 0, lines = 0, rc = CCLM_EXIT_OK, i;
-	long long last_metrics = 0;
+	long long last_metrics = 0, settle_by = 0; /* settle_by: see SETTLE_MS */
 	bool first = true, transferring = false;
 
 	memset(&sh, 0, sizeof(sh));
@@ -273,7 +276,8 @@ int status_watch(struct status_view *v, const struct status_opts *o, const char 
 		changed = sh.changed || first;
 		sh.changed = false;
 		/* without an event: the terminal's clock, and progress while a transfer runs */
-		tick = !changed && (tty || (transferring && now_ms() - last_metrics >= METRICS_EVERY_MS));
+		tick = !changed && (tty || (transferring && now_ms() - last_metrics >= METRICS_EVERY_MS) ||
+				    (settle_by && now_ms() >= settle_by));
 		if (!changed && !tick) {
 			pthread_mutex_unlock(&sh.lock);
 			continue;
@@ -325,6 +329,10 @@ int status_watch(struct status_view *v, const struct status_opts *o, const char 
 		}
 		first = false;
 		if (o->until_done && status_all_final(rows, n)) {
+			if (!status_settled(rows, n) && !settle_by)
+				settle_by = now_ms() + SETTLE_MS;
+			if (!status_settled(rows, n) && now_ms() < settle_by)
+				continue;
 			for (i = 0; i < n; i++)
 				if (rows[i].result == RESULT_FAILED)
 					rc = CCLM_EXIT_FAILED;

@@ -280,6 +280,7 @@ EOF
 	run --separate-stderr status -n "$TEST_NS" --watch --until-done -o json
 	assert_failure 1
 	last=$(tail -n 1 <<<"$output")
+	echo "$last"
 	[ "$(jq -r '.migrations[0].result' <<<"$last")" = failed ]
 	[ "$(jq -r '.migrations[0].blocker' <<<"$last")" = "source: kubesim: migration aborted" ] ||
 		[ "$(jq -r '.migrations[0].blocker' <<<"$last")" = "target: kubesim: migration aborted" ]

@@ -279,6 +279,42 @@ static void test_status_pair__orphans(void **state)
 	world_release(&w);
 }
 
+/* A watcher may see a VMIM turn Failed before the VMI (or the VMIM's own
+ * migration state) that says why: not settled until every failed half's
+ * reason is in view. */
+static void test_status_pair__settled(void **state)
+{
+	struct world w;
+
+	(void)state;
+	world_init(&w);
+	cJSON_AddItemToArray(w.src, vmim('s', "vms", "a-out", "a", "m-a", "Failed", "2026-08-20T10:00:00Z", NULL, NULL));
+	cJSON_AddItemToArray(w.tgt, vmim('t', "vms", "a-in", "a", "m-a", "Failed", "2026-08-20T10:00:00Z", NULL,
+					 "\"migrationState\":{\"failed\":true,\"failureReason\":\"migration failed on the peer cluster\"}"));
+	world_pair(&w, T0 + 10, NULL, 0);
+	assert_true(status_all_final(w.rows, w.n));
+	assert_false(w.rows[0].src.why_known);
+	assert_true(w.rows[0].tgt.why_known);
+	assert_false(status_settled(w.rows, w.n));
+	/* the source VMI arrives with the reason of this migration */
+	cJSON_AddItemToArray(w.src_vmis, parse("{\"metadata\":{\"namespace\":\"vms\",\"name\":\"a\"},\"status\":{\"migrationState\":"
+					       "{\"migrationUid\":\"uid-a-out\",\"failed\":true,\"failureReason\":\"aborted\"}}}"));
+	world_pair(&w, T0 + 10, NULL, 0);
+	assert_true(w.rows[0].src.why_known);
+	assert_true(status_settled(w.rows, w.n));
+	assert_string_equal(w.rows[0].blocker, "source: aborted");
+	/* a VMI whose state is another migration's says nothing of this one */
+	cJSON_ReplaceItemInArray(w.src_vmis, 0, parse("{\"metadata\":{\"namespace\":\"vms\",\"name\":\"a\"},\"status\":"
+						     "{\"migrationState\":{\"migrationUid\":\"other\",\"failureReason\":\"x\"}}}"));
+	world_pair(&w, T0 + 10, NULL, 0);
+	assert_false(status_settled(w.rows, w.n));
+	/* halves still running or succeeded need no reason */
+	cJSON_ReplaceItemInArray(w.src, 0, vmim('s', "vms", "a-out", "a", "m-a", "Running", "2026-08-20T10:00:00Z", NULL, NULL));
+	world_pair(&w, T0 + 10, NULL, 0);
+	assert_true(status_settled(w.rows, w.n));
+	world_release(&w);
+}
+
 static void test_status_pair__empty(void **state)
 {
 	struct world w;
@@ -300,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_status_pair__results_and_duration),
 		cmocka_unit_test(test_status_pair__blockers),
 		cmocka_unit_test(test_status_pair__orphans),
+		cmocka_unit_test(test_status_pair__settled),
 		cmocka_unit_test(test_status_pair__empty),
 	};
 
