@@ -110,6 +110,7 @@ struct job {
 	long long last_sample;         /* ms, of the last metrics read */
 	bool sending;                  /* admitted by the send gate, not released */
 	long long admitted_ms;         /* when, until its transfer began; 0 = not waiting for that */
+	bool lead_alone;               /* admitted while no other admitted one was getting going */
 	long requests0;                /* the clients' request count when this job began */
 };
 
@@ -214,6 +215,10 @@ bool sched_may_send(const struct sched_view *active, int n, const char *node, co
  * l->link_rate and l->link, from rates all read after the last of the
  * moving transfers began (a rate read before then tells nothing of sharing). */
 void sched_learn(struct sched_limits *l, const struct sched_view *active, int n);
+/* What is left of `remaining` bytes read `age` seconds ago, moving at
+ * rate less dirty (pure; for the tests): the samples are up to half a
+ * second old, a hand-over is decided on tenths. */
+double sched_left_now(double remaining, double rate, double dirty, double age);
 
 struct sched {
 	struct sched_limits limits;

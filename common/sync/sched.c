@@ -34,8 +34,10 @@ void sched_learn(struct sched_limits *l, const struct sched_view *a, int n)
 	double total = 0, last_start = 0, first_read = 0;
 	int i, moving = 0;
 
-	if (!l->learn || !l->metrics || l->link == SCHED_LINK_FREE)
-		return;
+	if (!l->learn || !l->metrics || l->link != SCHED_LINK_UNKNOWN)
+		return; /* learnt once: rates read a moment apart can add up to a
+			 * link of its own when there is none (one of them is
+			 * from before the other began or after it ended) */
 	for (i = 0; i < n; i++)
 		if (a[i].transfer_rate > 0 && !capped(&a[i], l)) {
 			total += a[i].transfer_rate;
@@ -167,9 +169,20 @@ void sched_destroy(struct sched *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
+double sched_left_now(double remaining, double rate, double dirty, double age)
+{
+	double net = rate - (dirty > 0 ? dirty : 0);
+
+	if (remaining < 0 || net <= 0 || age <= 0)
+		return remaining;
+	remaining -= net * age;
+	return remaining > 0 ? remaining : 0;
+}
+
 /* The active transfers as the decision sees them (s->lock held). */
 static int snapshot(struct sched *s, struct run *r, struct sched_view *out)
 {
+	double now = (double)sync_now_ms() / 1000.0;
 	int i;
 
 	pthread_mutex_lock(&r->lock);
@@ -180,7 +193,10 @@ static int snapshot(struct sched *s, struct run *r, struct sched_view *out)
 		snprintf(out[i].node, sizeof(out[i].node), "%s", v->node);
 		out[i].transfer_rate = v->transfer_rate;
 		out[i].dirty_rate = v->dirty_rate;
-		out[i].remaining = v->data_remaining;
+		/* read up to half a second ago: what is left by now */
+		out[i].remaining = v->sampled > 0 ? sched_left_now(v->data_remaining, v->transfer_rate, v->dirty_rate,
+								    now - v->sampled)
+						  : v->data_remaining;
 		out[i].size = v->size;
 		out[i].transferring = v->transferring;
 		out[i].sampled = v->sampled;
@@ -214,6 +230,15 @@ int sched_admit(struct sched *s, struct job *j, bool now)
 			break;
 		}
 		if ((now && n < s->cap) || (n < s->cap && sched_may_send(view, n, j->vm->node, &s->limits, why, sizeof(why)))) {
+			int k;
+
+			/* its lead counts only if no other admitted one is still
+			 * getting going: a burst of admissions slows each (the
+			 * control plane), and learning that would admit more */
+			j->lead_alone = true;
+			for (k = 0; k < n; k++)
+				if (!view[k].transferring)
+					j->lead_alone = false;
 			s->active[s->nactive++] = j->vm;
 			j->admitted_ms = sync_now_ms();
 			break;
@@ -252,6 +277,10 @@ void sched_started(struct sched *s, struct job *j)
 	took = (double)(sync_now_ms() - j->admitted_ms) / 1000.0;
 	j->admitted_ms = 0;
 	pthread_mutex_lock(&s->lock);
+	if (!j->lead_alone && s->limits.lead > 0) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	/* a moving average: the clusters' pace changes with their load */
 	s->limits.lead = s->limits.lead > 0 ? 0.7 * s->limits.lead + 0.3 * took : took;
 	pthread_mutex_unlock(&s->lock);

@@ -151,6 +151,27 @@ static void test_learns_a_shared_link(void **state)
 	a[0].remaining = 300 * MiB;
 	a[1].remaining = 500 * MiB;
 	assert_true(sched_may_send(a, 2, "n3", &l, why, sizeof(why)));
+	/* learnt once: a later reading that adds up to more (one rate from
+	 * while the other was not sending) does not undo it */
+	a[0].transfer_rate = 1192 * MiB;
+	a[0].sampled = a[1].sampled = 40;
+	sched_learn(&l, a, 2);
+	assert_int_equal(l.link, SCHED_LINK_SHARED);
+}
+
+/* A sample is up to half a second old: the gate works with what is left by now. */
+static void test_what_is_left_by_now(void **state)
+{
+	(void)state;
+	/* 1000 MiB read 0.5 s ago, moving 1200 MiB/s less 200 dirtied */
+	assert_true(sched_left_now(1000 * MiB, 1200 * MiB, 200 * MiB, 0.5) == 500 * MiB);
+	assert_true(sched_left_now(1000 * MiB, 1200 * MiB, 200 * MiB, 2.0) == 0);
+	/* not known, not converging, or just read: as read */
+	assert_true(sched_left_now(-1, 1200 * MiB, 0, 0.5) == -1);
+	assert_true(sched_left_now(1000 * MiB, 200 * MiB, 300 * MiB, 0.5) == 1000 * MiB);
+	assert_true(sched_left_now(1000 * MiB, 1200 * MiB, -1, 0) == 1000 * MiB);
+	/* no dirty rate read: all of the rate is progress */
+	assert_true(sched_left_now(1000 * MiB, 1000 * MiB, -1, 0.25) == 750 * MiB);
 }
 
 static void test_admitted_ones_count_by_their_memory(void **state)
@@ -207,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_capped_and_no_metrics),
 		cmocka_unit_test(test_learns_a_shared_link),
 		cmocka_unit_test(test_admitted_ones_count_by_their_memory),
+		cmocka_unit_test(test_what_is_left_by_now),
 		cmocka_unit_test(test_links_of_their_own_are_not_managed),
 		cmocka_unit_test(test_capped_transfers_leave_the_link_free),
 	};
