@@ -39,6 +39,11 @@ struct kclient {
 	bool over_cap;
 	bool sink_stopped;
 	bool watch_stopped;         /* o.stop_watches ended the stream */
+	struct {                    /* kclient_write_rv: per resource, the last object written */
+		const char *plural, *group;
+		char rv[64];
+	} written[16];
+	int nwritten;
 };
 
 static void vlog(struct kclient *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -751,6 +756,40 @@ int kclient_do(struct kclient *c, const char *method, const char *path, const st
 
 /* ---- typed calls -------------------------------------------------------------- */
 
+static int written_slot(const struct kclient *c, const struct kres *r)
+{
+	int i;
+
+	for (i = 0; i < c->nwritten; i++)
+		if (!strcmp(c->written[i].plural, r->plural) && !strcmp(c->written[i].group, r->group))
+			return i;
+	return -1;
+}
+
+void kclient_note_write(struct kclient *c, const struct kres *r, const cJSON *obj)
+{
+	const char *rv = json_str(obj, "metadata.resourceVersion", "");
+	int i = written_slot(c, r);
+
+	if (!rv[0] || !strcmp(json_str(obj, "kind", ""), "Status"))
+		return;
+	if (i < 0) {
+		if (c->nwritten == (int)(sizeof(c->written) / sizeof(c->written[0])))
+			return; /* more kinds than cclm writes: those read from etcd */
+		i = c->nwritten++;
+		c->written[i].plural = r->plural;
+		c->written[i].group = r->group;
+	}
+	snprintf(c->written[i].rv, sizeof(c->written[i].rv), "%s", rv);
+}
+
+const char *kclient_write_rv(const struct kclient *c, const struct kres *r)
+{
+	int i = written_slot(c, r);
+
+	return i < 0 ? "" : c->written[i].rv;
+}
+
 static int object_call(struct kclient *c, const char *method, const struct kres *r, const char *ns,
 		       const char *name, const char *sub, const struct kquery *q, const char *ctype,
 		       const cJSON *body, cJSON **out, struct kerr *e)
@@ -786,6 +825,12 @@ static int object_call(struct kclient *c, const char *method, const struct kres 
 			kresp_release(&resp);
 			goto out;
 		}
+	}
+	if (strcmp(method, "GET") && strcmp(method, "DELETE")) {
+		cJSON *written = out ? NULL : cJSON_ParseWithLength(resp.body.s, resp.body.len);
+
+		kclient_note_write(c, r, out ? *out : written);
+		cJSON_Delete(written);
 	}
 	kresp_release(&resp);
 	rc = 0;
@@ -864,8 +909,10 @@ int kclient_list(struct kclient *c, const struct kres *r, const char *ns, const 
 		*rv = NULL;
 	if (!all)
 		return kerr_set(e, KERR_NOMEM, "out of memory");
-	if (pq.limit <= 0)
+	if (pq.limit == 0)
 		pq.limit = 500;
+	else if (pq.limit < 0)
+		pq.limit = 0; /* one reply */
 	snprintf(what, sizeof(what), "list from context '%s'", c->name);
 	if (kres_path(&path, r, ns, NULL, NULL, e))
 		goto out;

@@ -65,7 +65,7 @@ struct kclient_opts {
 struct kquery {
 	const char *label_selector;
 	const char *field_selector;
-	long limit;                 /* list page size (kclient_list default 500) */
+	long limit;                 /* list page size (kclient_list: 0 = 500, < 0 = no limit, one reply) */
 	const char *cont;           /* continue token */
 	const char *resource_version;
 	long timeout_seconds;       /* server-side timeout of a list or watch */
@@ -99,6 +99,17 @@ bool kclient_watches_stopped(const struct kclient *c);
 const char *kclient_name(const struct kclient *c);
 const struct kcfg *kclient_config(const struct kclient *c);
 void kclient_stats(const struct kclient *c, struct kclient_stats *out);
+/* The resourceVersion of the object of resource r this client last
+ * created, updated or patched ("" before any). A LIST of r with it as
+ * resourceVersion (and no limit) is answered from the API server's watch
+ * cache of r, not older than that write: it reads this client's writes
+ * without going to etcd. Only r's own: a cache is as new as the last event
+ * of its resource, so a version from another resource can leave the LIST
+ * waiting (seconds, then 504) for an event that does not come.
+ * kclient_note_write() records one learnt otherwise (a create whose reply
+ * was lost, found by a GET). */
+const char *kclient_write_rv(const struct kclient *c, const struct kres *r);
+void kclient_note_write(struct kclient *c, const struct kres *r, const cJSON *obj);
 
 void kresp_init(struct kresp *r);
 void kresp_release(struct kresp *r);

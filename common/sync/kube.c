@@ -107,11 +107,18 @@ int wait_object(struct job *j, struct kclient *c, const struct kres *res, const 
 		long long left, slice;
 
 		if (!rv[0]) {
-			/* the list gives the object (or its absence) and where to watch from */
+			/* the list gives the object (or its absence) and where to watch
+			 * from; after a write of this client to that resource, from
+			 * the watch cache, not older than that write (kclient_write_rv) */
+			struct kquery lq = q;
 			cJSON *items = NULL;
 			char *lrv = NULL;
 
-			if (kclient_list(c, res, ns, &q, &items, &lrv, e)) {
+			if (kclient_write_rv(c, res)[0]) {
+				lq.resource_version = kclient_write_rv(c, res);
+				lq.limit = -1;
+			}
+			if (kclient_list(c, res, ns, &lq, &items, &lrv, e)) {
 				if (!kerr_is_transient(e))
 					goto fail;
 				cJSON_Delete(items);
@@ -204,6 +211,7 @@ int ensure_create(struct kclient *c, const struct kres *res, const char *ns, con
 
 			kerr_clear(e);
 			if (!kclient_get(c, res, ns, json_str(obj, "metadata.name", ""), &got, e)) {
+				kclient_note_write(c, res, got); /* ours, or one we wait on */
 				if (existed)
 					*existed = attempt == 0; /* else our own earlier try made it */
 				if (out)

@@ -98,6 +98,7 @@ ours_left() {
 }
 
 @test "migrate: app01 and legacy01 move; checked on both clusters" {
+	n=$(requests_mark)
 	run migrate "${LAB[@]}" -n vms app01 legacy01
 	assert_success
 	assert_output --regexp "vms/app01 +migrated"
@@ -126,6 +127,15 @@ ours_left() {
 	[ -z "$(kubectl --context source -n vms get vmim -o name)" ]
 	[ -z "$(kubectl --context target -n vms get vmim -o name)" ]
 	[ ! -s "$SIM/violations.jsonl" ]
+	# each wait for a VMIM (which cclm wrote) reads from the watch cache, not
+	# older than that write (resourceVersion, no limit), not from etcd
+	tail -n +"$((n + 1))" "$SIM/requests.jsonl" | jq -c 'select((.userAgent | startswith("kubectl-cclm/"))
+		and .verb == "list" and .resource == "virtualmachineinstancemigrations"
+		and (.path | test("fieldSelector=metadata.name")))' >"$BATS_TEST_TMPDIR/waits"
+	cat "$BATS_TEST_TMPDIR/waits"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/waits")" -ge 4 ] # two per VM: the sync address, the completion
+	[ "$(grep -cvE '[?&]resourceVersion=[0-9]+' "$BATS_TEST_TMPDIR/waits")" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/waits"; false; }
+	[ "$(grep -cE '[?&]limit=' "$BATS_TEST_TMPDIR/waits")" -eq 0 ]
 }
 
 @test "migrate: running it again finds them migrated and writes nothing" {

@@ -310,6 +310,49 @@ static void test_list_pages(void **state)
 	close_ctx(&k);
 }
 
+/* A LIST not older than the client's last write (from the watch cache)
+ * sees that write, in one reply. */
+static void test_list_reads_its_writes(void **state)
+{
+	struct conn k;
+	struct kerr e = KERR_INIT;
+	struct kquery q = { .field_selector = "metadata.name=ryw", .limit = -1 };
+	struct kclient_stats a, b;
+	cJSON *cm = configmap("ryw"), *patch, *items = NULL;
+	char first[64];
+	int i;
+
+	(void)state;
+	open_ctx(&k, "source", NULL);
+	assert_string_equal(kclient_write_rv(k.c, &KRES_CONFIGMAP), "");
+	assert_int_equal(kclient_create(k.c, &KRES_CONFIGMAP, ns, cm, NULL, NULL, &e), 0);
+	snprintf(first, sizeof(first), "%s", kclient_write_rv(k.c, &KRES_CONFIGMAP));
+	assert_string_equal(kclient_write_rv(k.c, &KRES_SECRET), ""); /* per resource */
+	assert_true(first[0]);
+	for (i = 0; i < 5; i++) {
+		char v[8];
+
+		snprintf(v, sizeof(v), "v%d", i);
+		patch = cJSON_CreateObject();
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(patch, "data"), "k", v);
+		assert_int_equal(kclient_patch(k.c, &KRES_CONFIGMAP, ns, "ryw", NULL, KPATCH_MERGE, patch, NULL, NULL, &e), 0);
+		cJSON_Delete(patch);
+		q.resource_version = kclient_write_rv(k.c, &KRES_CONFIGMAP);
+		assert_string_not_equal(q.resource_version, first);
+		kclient_stats(k.c, &a);
+		assert_int_equal(kclient_list(k.c, &KRES_CONFIGMAP, ns, &q, &items, NULL, &e), 0);
+		kclient_stats(k.c, &b);
+		assert_int_equal(b.requests - a.requests, 1);
+		assert_int_equal(cJSON_GetArraySize(items), 1);
+		assert_string_equal(json_str(cJSON_GetArrayItem(items, 0), "data.k", ""), v);
+		cJSON_Delete(items);
+		items = NULL;
+	}
+	cJSON_Delete(cm);
+	kclient_delete(k.c, &KRES_CONFIGMAP, ns, "ryw", NULL, &e);
+	close_ctx(&k);
+}
+
 struct seen {
 	char names[64][32];
 	int n, dup;
@@ -515,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_api_errors_read_like_kubectl),
 		cmocka_unit_test(test_get_retried_post_not),
 		cmocka_unit_test(test_list_pages),
+		cmocka_unit_test(test_list_reads_its_writes),
 		cmocka_unit_test(test_watch_resumes_after_cuts),
 		cmocka_unit_test(test_watch_too_old_relists),
 		cmocka_unit_test(test_stop_watches_ends_an_idle_watch),
