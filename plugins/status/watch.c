@@ -328,7 +328,9 @@ int status_watch(struct status_view *v, const struct status_opts *o, const char 
 			break;
 		}
 		first = false;
-		if (o->until_done && status_all_final(rows, n)) {
+		if (o->until_done && !status_all_final(rows, n)) {
+			settle_by = 0; /* a new one came: its failure gets its own wait */
+		} else if (o->until_done) {
 			if (!status_settled(rows, n) && !settle_by)
 				settle_by = now_ms() + SETTLE_MS;
 			if (!status_settled(rows, n) && now_ms() < settle_by)
