@@ -330,7 +330,7 @@ static void test_list_reads_its_writes(void **state)
 	assert_string_equal(kclient_write_rv(k.c, &KRES_SECRET), ""); /* per resource */
 	assert_true(first[0]);
 	for (i = 0; i < 5; i++) {
-		char v[8];
+		char v[16];
 
 		snprintf(v, sizeof(v), "v%d", i);
 		patch = cJSON_CreateObject();
