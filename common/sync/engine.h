@@ -157,6 +157,13 @@ void rollback(struct job *j);
 /* With no target VM of ours: remove what earlier attempts for this VM left
  * (a killed run), found by cclm.io/vm. */
 void rollback_stale(struct job *j);
+/* Before the workers start: the names (an object's keys) of the VMs that
+ * have objects of ours (app.kubernetes.io/managed-by=cclm) in the run's
+ * namespaces on either cluster, so rollback_stale() of the others lists
+ * nothing; tns: --target-namespace or NULL. One LIST per kind and
+ * namespace instead of one per kind and VM. NULL when a LIST failed (each
+ * job then looks for itself). The caller owns the result. */
+cJSON *rollback_scan(struct kclient *src, struct kclient *tgt, const struct sync_vm *vms, int n, const char *tns);
 
 /* --- sched.c ---------------------------------------------------------------- */
 
@@ -255,6 +262,7 @@ struct run {
 	struct sched sched;            /* the send gate */
 	pthread_mutex_t metrics_lock;  /* metrics: one querier for every worker (a few reads a second) */
 	struct promq *metrics;         /* the source's querier, opened on first use; owned */
+	cJSON *stale;                  /* rollback_scan(): VMs with leftovers; NULL = not known; owned */
 };
 
 /* progress.c: read the migration metrics of j's VM now (a tick). */

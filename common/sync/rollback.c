@@ -89,10 +89,64 @@ static void undo(struct job *j, const char *sel, struct buf *undone)
 	cJSON_Delete(keep);
 }
 
+/* The kinds cclm creates on the target, which undo() removes. */
+static const struct kres *const target_kinds[] = {
+	&KRES_VMIM, &KRES_VM, &KRES_DATAVOLUME, &KRES_PVC, &KRES_SECRET, &KRES_CONFIGMAP,
+	&KRES_VM_INSTANCETYPE, &KRES_VM_PREFERENCE,
+};
+
+/* Add the cclm.io/vm label of every object of ours of r in ns to `names`. */
+static int scan_kind(struct kclient *c, const struct kres *r, const char *ns, cJSON *names)
+{
+	struct kquery q = { .label_selector = CCLM_L_MANAGED "=" CCLM_MANAGED };
+	struct kerr e = KERR_INIT;
+	cJSON *items = NULL;
+	const cJSON *x;
+
+	if (kclient_list(c, r, ns, &q, &items, NULL, &e))
+		return kerr_is_http(&e, 404) ? 0 : -1; /* 404: no such kind there (no CDI), so none of ours */
+	cJSON_ArrayForEach(x, items) {
+		const char *vm = json_str(json_get(x, "metadata.labels"), CCLM_L_VM, "");
+
+		if (vm[0] && !cJSON_GetObjectItemCaseSensitive(names, vm))
+			cJSON_AddTrueToObject(names, vm);
+	}
+	cJSON_Delete(items);
+	return 0;
+}
+
+cJSON *rollback_scan(struct kclient *src, struct kclient *tgt, const struct sync_vm *vms, int n, const char *tns)
+{
+	cJSON *names = cJSON_CreateObject();
+	size_t k;
+	int i, d;
+
+	for (i = 0; names && i < n; i++) {
+		for (d = 0; d < i && strcmp(vms[d].ns, vms[i].ns); d++)
+			;
+		if (d < i)
+			continue; /* a namespace already scanned (and so its target one) */
+		if (scan_kind(src, &KRES_VMIM, vms[i].ns, names))
+			goto unknown;
+		if (tns && i > 0)
+			continue; /* one --target-namespace, scanned with the first */
+		for (k = 0; k < sizeof(target_kinds) / sizeof(target_kinds[0]); k++)
+			if (scan_kind(tgt, target_kinds[k], tns ? tns : vms[i].ns, names))
+				goto unknown;
+	}
+	return names;
+unknown:
+	cJSON_Delete(names);
+	return NULL;
+}
+
 void rollback_stale(struct job *j)
 {
 	struct buf undone = BUF_INIT;
 	char sel[400];
+
+	if (j->run->stale && !cJSON_GetObjectItemCaseSensitive(j->run->stale, j->vm->name))
+		return; /* the run's scan found nothing of an earlier attempt for it */
 
 	/* an attempt that stopped before its target VM existed (the process was
 	 * killed): its VMIMs, disks and copies, found by the VM's name */

@@ -273,6 +273,7 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 			goto out;
 		}
 		run_info(&r, "KubeVirt CAs exchanged: each cluster trusts the other");
+		r.stale = rollback_scan(src, tgt, vms, n, o->target_ns);
 	}
 	/*
 	 * At most `senders` transfers hold a place in KubeVirt. With the
@@ -334,6 +335,7 @@ out:
 	kclient_free(src);
 	kclient_free(tgt);
 	cJSON_Delete(r.tgt_classes);
+	cJSON_Delete(r.stale);
 	maps_release(&r.maps);
 	promq_free(r.metrics);
 	pthread_mutex_destroy(&r.metrics_lock);

@@ -136,6 +136,12 @@ ours_left() {
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/waits")" -ge 4 ] # two per VM: the sync address, the completion
 	[ "$(grep -cvE '[?&]resourceVersion=[0-9]+' "$BATS_TEST_TMPDIR/waits")" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/waits"; false; }
 	[ "$(grep -cE '[?&]limit=' "$BATS_TEST_TMPDIR/waits")" -eq 0 ]
+	# leftovers of earlier attempts: one LIST per kind for the namespace, none per VM
+	tail -n +"$((n + 1))" "$SIM/requests.jsonl" | jq -c 'select((.userAgent | startswith("kubectl-cclm/"))
+		and .verb == "list")' >"$BATS_TEST_TMPDIR/lists"
+	[ "$(grep -c 'labelSelector=cclm.io%2Fvm%3D' "$BATS_TEST_TMPDIR/lists")" -eq 0 ]
+	[ "$(jq -s '[.[] | select(.cluster == "target" and .resource == "secrets"
+		and (.path | test("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dcclm(&|$)")))] | length' "$BATS_TEST_TMPDIR/lists")" -eq 1 ]
 }
 
 @test "migrate: running it again finds them migrated and writes nothing" {
