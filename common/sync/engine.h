@@ -105,7 +105,6 @@ struct job {
 	char restore[32];              /* the run strategy the target VM gets back */
 	char src_vmim[254], tgt_vmim[254];
 	long long deadline;            /* ms, CLOCK_MONOTONIC; 0 = none */
-	struct promq **metrics;        /* the run's querier of the source (under run->metrics_lock) */
 	void (*tick)(struct job *j);   /* called by wait_object about once a second, may be NULL */
 	long long last_sample;         /* ms, of the last metrics read */
 	bool sending;                  /* admitted by the send gate, not released */

@@ -40,9 +40,9 @@ void progress_sample(struct job *j)
 		 "{__name__=~\"kubevirt_vmi_migration_(data_bytes_total|data_processed_bytes|data_remaining_bytes|memory_transfer_rate_bytes|dirty_memory_rate_bytes)\",namespace=\"%s\",name=\"%s\"}",
 		 v->ns, v->name);
 	pthread_mutex_lock(&j->run->metrics_lock);
-	if (!*j->metrics)
-		*j->metrics = promq_open(j->src, j->run->src_cfg, &j->run->copts, &e);
-	if (!*j->metrics || promq_query(*j->metrics, q, &res, &e)) {
+	if (!j->run->metrics)
+		j->run->metrics = promq_open(j->src, j->run->src_cfg, &j->run->copts, &e);
+	if (!j->run->metrics || promq_query(j->run->metrics, q, &res, &e)) {
 		pthread_mutex_unlock(&j->run->metrics_lock);
 		metrics_unreachable(j, e.msg);
 		return;

@@ -69,31 +69,41 @@ static int gone(void *ctx, const cJSON *obj, struct kerr *e)
 	return obj == NULL;
 }
 
+/* The kinds cclm creates on the target, in the order undo() removes them;
+ * `shared`: a copy another target VM may use (see used_by_others). */
+static const struct {
+	const struct kres *res;
+	const char *what;
+	bool shared;
+} target_kinds[] = {
+	{ &KRES_VMIM, "target VMIM", false },
+	{ &KRES_VM, "target VM", false },
+	{ &KRES_DATAVOLUME, "DataVolume", false },
+	{ &KRES_PVC, "PVC", false },
+	{ &KRES_SECRET, "Secret", true },
+	{ &KRES_CONFIGMAP, "ConfigMap", true },
+	{ &KRES_VM_INSTANCETYPE, "instancetype", true },
+	{ &KRES_VM_PREFERENCE, "preference", true },
+};
+
+#define N_TARGET_KINDS (sizeof(target_kinds) / sizeof(target_kinds[0]))
+
 /* Everything of one attempt (sel: its id) or of every attempt for the VM (sel: cclm.io/vm=NAME). */
 static void undo(struct job *j, const char *sel, struct buf *undone)
 {
 	const char *t = j->vm->target_ns;
 	struct kerr e = KERR_INIT;
 	cJSON *keep = used_by_others(j->tgt, t, j->vm->name);
+	size_t k;
 
 	by_label(j->src, &KRES_VMIM, j->vm->ns, sel, NULL, undone, "source VMIM");
-	by_label(j->tgt, &KRES_VMIM, t, sel, NULL, undone, "target VMIM");
-	if (by_label(j->tgt, &KRES_VM, t, sel, NULL, undone, "target VM") > 0)
-		wait_object(NULL, j->tgt, &KRES_VMI, t, j->vm->name, gone, NULL, sync_now_ms() + 60000, NULL, &e);
-	by_label(j->tgt, &KRES_DATAVOLUME, t, sel, NULL, undone, "DataVolume");
-	by_label(j->tgt, &KRES_PVC, t, sel, NULL, undone, "PVC");
-	by_label(j->tgt, &KRES_SECRET, t, sel, keep, undone, "Secret");
-	by_label(j->tgt, &KRES_CONFIGMAP, t, sel, keep, undone, "ConfigMap");
-	by_label(j->tgt, &KRES_VM_INSTANCETYPE, t, sel, keep, undone, "instancetype");
-	by_label(j->tgt, &KRES_VM_PREFERENCE, t, sel, keep, undone, "preference");
+	for (k = 0; k < N_TARGET_KINDS; k++)
+		if (by_label(j->tgt, target_kinds[k].res, t, sel, target_kinds[k].shared ? keep : NULL, undone,
+			     target_kinds[k].what) > 0 &&
+		    target_kinds[k].res == &KRES_VM) /* its disks go once its VMI is gone */
+			wait_object(NULL, j->tgt, &KRES_VMI, t, j->vm->name, gone, NULL, sync_now_ms() + 60000, NULL, &e);
 	cJSON_Delete(keep);
 }
-
-/* The kinds cclm creates on the target, which undo() removes. */
-static const struct kres *const target_kinds[] = {
-	&KRES_VMIM, &KRES_VM, &KRES_DATAVOLUME, &KRES_PVC, &KRES_SECRET, &KRES_CONFIGMAP,
-	&KRES_VM_INSTANCETYPE, &KRES_VM_PREFERENCE,
-};
 
 /* Add the cclm.io/vm label of every object of ours of r in ns to `names`. */
 static int scan_kind(struct kclient *c, const struct kres *r, const char *ns, cJSON *names)
@@ -130,8 +140,8 @@ cJSON *rollback_scan(struct kclient *src, struct kclient *tgt, const struct sync
 			goto unknown;
 		if (tns && i > 0)
 			continue; /* one --target-namespace, scanned with the first */
-		for (k = 0; k < sizeof(target_kinds) / sizeof(target_kinds[0]); k++)
-			if (scan_kind(tgt, target_kinds[k], tns ? tns : vms[i].ns, names))
+		for (k = 0; k < N_TARGET_KINDS; k++)
+			if (scan_kind(tgt, target_kinds[k].res, tns ? tns : vms[i].ns, names))
 				goto unknown;
 	}
 	return names;

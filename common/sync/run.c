@@ -220,7 +220,6 @@ static void *worker(void *arg)
 		j.vm = &p->vms[i];
 		j.src = src;
 		j.tgt = tgt;
-		j.metrics = &r->metrics;
 		j.tick = progress_sample;
 		j.vm->data_total = j.vm->data_processed = j.vm->data_remaining = -1;
 		j.vm->transfer_rate = j.vm->dirty_rate = -1;

@@ -217,10 +217,9 @@ int sched_admit(struct sched *s, struct job *j, bool now)
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		int n = snapshot(s, j->run, view);
-
-		sched_learn(&s->limits, view, n);
 		struct timespec ts;
 
+		sched_learn(&s->limits, view, n);
 		if (job_cancelled(j)) {
 			rc = 2;
 			break;
@@ -277,12 +276,11 @@ void sched_started(struct sched *s, struct job *j)
 	took = (double)(sync_now_ms() - j->admitted_ms) / 1000.0;
 	j->admitted_ms = 0;
 	pthread_mutex_lock(&s->lock);
-	if (!j->lead_alone && s->limits.lead > 0) {
-		pthread_mutex_unlock(&s->lock);
-		return;
-	}
 	/* a moving average: the clusters' pace changes with their load */
-	s->limits.lead = s->limits.lead > 0 ? 0.7 * s->limits.lead + 0.3 * took : took;
+	if (s->limits.lead <= 0)
+		s->limits.lead = took;
+	else if (j->lead_alone)
+		s->limits.lead = 0.7 * s->limits.lead + 0.3 * took;
 	pthread_mutex_unlock(&s->lock);
 }
 
