@@ -8,7 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from simlib import crds, etcdseed, faultproxy, ipam, nodes, scenario  # noqa: E402
+from simlib import crds, etcdseed, faultproxy, ipam, nodes, procs, scenario  # noqa: E402
 
 
 class TestIpam(unittest.TestCase):
@@ -186,6 +186,27 @@ class TestHttpServers(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestPortPool(unittest.TestCase):
+    """A port handed out stays held: no other bind or outgoing connection
+    gets it before its server binds, and the server still can."""
+
+    def test_held_until_the_server_binds(self):
+        import http.server
+        import socket
+        pool = procs.PortPool()
+        ports = {pool.take() for _ in range(3)}
+        self.assertEqual(len(ports), 3)
+        for p in ports:  # still bound: a plain bind (as the kernel's own picks) is refused
+            s = socket.socket()
+            with self.assertRaises(OSError):
+                s.bind(("127.0.0.1", p))
+            s.close()
+        srv = http.server.HTTPServer(("127.0.0.1", min(ports)), http.server.BaseHTTPRequestHandler)
+        c = socket.create_connection(("127.0.0.1", min(ports)), timeout=5)
+        c.close()
+        srv.server_close()
 
 
 class TestKubeBinaries(unittest.TestCase):

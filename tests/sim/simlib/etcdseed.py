@@ -126,7 +126,8 @@ def make(binaries, work):
     """etcd + kube-apiserver in `work`, the CRDs created and Established, the
     apiserver stopped, every other key deleted, etcd stopped: work/etcd."""
     p = pki.cluster_pki(os.path.join(work, "pki"))
-    etcd_port, peer_port, api_port = procs.free_port(), procs.free_port(), procs.free_port()
+    ports = procs.PortPool()
+    etcd_port, peer_port, api_port = ports.take(), ports.take(), ports.take()
     token = os.urandom(24).hex()
     tokfile = os.path.join(work, "tokens.csv")
     with open(tokfile, "w") as f:

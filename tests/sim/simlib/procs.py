@@ -80,24 +80,21 @@ def dead_children():
         return [p for p in _children if p.poll() is not None]
 
 
-def free_port():
-    """A port free on 127.0.0.1 right now (the kernel's choice)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class PortPool:
-    """Free ports handed out once each within this run."""
+    """Free ports handed out once each within this run, each held until the
+    run ends by a bound socket (SO_REUSEADDR, never listening). A port the
+    kernel chose and let go is in its ephemeral range: before the server
+    that takes it binds (the proxy, seconds later), an outgoing connection
+    or another simulator could take it (EADDRINUSE). Held, neither can; the
+    server (SO_REUSEADDR too: Python's servers here and Go's listeners) still
+    binds and listens on it."""
 
     def __init__(self):
-        self.used = set()
+        self.held = []
 
     def take(self):
-        while True:
-            p = free_port()
-            if p not in self.used:
-                self.used.add(p)
-                return p
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))  # the kernel never hands out a port still bound
+        self.held.append(s)
+        return s.getsockname()[1]
