@@ -173,9 +173,12 @@ cJSON *rollback_scan(struct kclient *src, struct kclient *tgt, const struct sync
  * than `per_node`, and no running transfer would stop converging: when the
  * link is shared equally, one more transfer cuts each share to n/(n+1), so
  * a transfer whose guest dirties memory at half or more of that share holds
- * the others back until it is done — unless it will be done within `lead`
- * (how long an admitted migration takes to start transferring, learnt as
- * they go). Transfers at bandwidthPerMigration are not link-bound and hold
+ * the others back until it is done — unless it will be done within the
+ * horizon: `lead` (how long an admitted migration takes to start
+ * transferring, learnt as they go) and twice `lead_spread` (how much that
+ * varies): a link left idle costs all of its time, two transfers side by
+ * side only the memory their guests dirty meanwhile, so the gate plans for
+ * a slow start. Transfers at bandwidthPerMigration are not link-bound and hold
  * nothing back. Without metrics the gate only counts.
  *
  * With `learn`, the gate also finds out whether concurrent transfers share
@@ -183,11 +186,15 @@ cJSON *rollback_scan(struct kclient *src, struct kclient *tgt, const struct sync
  * a second beside it; if the two together move no more than SCHED_OWN_LINK
  * times the first alone, the link is shared, and each more transfer only
  * re-sends memory its guest dirtied meanwhile. On a shared link a new
- * transfer is admitted only when the link's backlog (the bytes left of the
- * running transfers, and the memory of the admitted ones not yet sending,
- * at the link's rate) drains within `lead` (also while the second is not
- * measured yet, once the first was): it starts as the link frees,
- * so the link seldom idles and carries little more than it must. When each
+ * transfer is admitted only when the link's backlog drains within the
+ * horizon (also while the second is not measured yet, once the first was): it
+ * starts as the link frees, so the link seldom idles and carries little more
+ * than it must. The backlog is the link as a queue: the running transfers'
+ * bytes left (with what their guests dirtied since their pass began, which
+ * the metrics count only at the next pass) at the link's rate less their
+ * dirty rate, then each admitted one not sending yet, in the order they
+ * were admitted, from when it will start (`lead` after its admission, or as
+ * the one before it ends) for its memory at the link's rate. When each
  * transfer has a link of its own, only the rules above apply.
  */
 /* FREE: each transfer has a link of its own, or transfers end before the
@@ -203,6 +210,7 @@ struct sched_limits {
 	bool learn;            /* find out whether the transfers share a link (above) */
 	enum sched_link link;  /* what was found out */
 	double link_rate;      /* what the link carried at best, bytes/s; 0 = not known yet */
+	double lead_spread;    /* how far a lead strays from `lead` (mean absolute deviation), seconds */
 };
 
 struct sched_view {
@@ -211,6 +219,7 @@ struct sched_view {
 	double remaining;                 /* bytes; < 0 = not known */
 	double size;                      /* bytes it sends at least; 0 = not known */
 	double transferring, sampled;     /* seconds: when it began to transfer, when its rates were read */
+	double waited;                    /* seconds since it was admitted, while it is not transferring yet */
 };
 
 /* The decision alone (pure; for the tests): may a VM on `node` start now,
@@ -225,6 +234,14 @@ void sched_learn(struct sched_limits *l, const struct sched_view *active, int n)
  * rate less dirty (pure; for the tests): the samples are up to half a
  * second old, a hand-over is decided on tenths. */
 double sched_left_now(double remaining, double rate, double dirty, double age);
+/* What a transfer still has to send (pure; for the tests): `remaining`
+ * bytes of its current pass as the metrics say, and, while its first pass
+ * runs (less than `total` processed), what its guest dirtied meanwhile at
+ * `dirty` bytes/s for the `elapsed` seconds it has been transferring, at
+ * most all of `total`: the next pass re-sends those, and the metrics count
+ * them only when it begins. Later passes are short; what they dirtied is
+ * left out. -1 when `remaining` is not known. */
+double sched_left_bytes(double remaining, double processed, double total, double dirty, double elapsed);
 
 struct sched {
 	struct sched_limits limits;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "json.h"
@@ -95,7 +96,7 @@ struct pool {
 	struct run *run;
 	struct sync_vm *vms;
 	int *order;             /* the order the workers take the VMs in */
-	int n, next;
+	int n, next, ended;     /* ended: pipelines that returned */
 	pthread_mutex_t lock;
 };
 
@@ -231,10 +232,39 @@ static void *worker(void *arg)
 		cJSON_Delete(j.copies);
 		cJSON_Delete(j.on_target);
 		vm_deps_release(&j.deps);
+		pthread_mutex_lock(&p->lock);
+		p->ended++;
+		pthread_mutex_unlock(&p->lock);
 	}
 	kclient_free(src);
 	kclient_free(tgt);
 	return NULL;
+}
+
+/*
+ * The first VM alone until it transfers (or is over), for at most a second:
+ * its transfer is the one the gate learns the link's rate from, and the
+ * others' preparations all at once (copies, disks, receivers) would slow
+ * both clusters' control planes while it gets going.
+ */
+static void head_start(struct pool *p)
+{
+	long long until = sync_now_ms() + 1000;
+
+	while (sync_now_ms() < until && !(p->run->o->cancel && *p->run->o->cancel)) {
+		struct timespec ts = { 0, 10 * 1000000L };
+		bool out;
+
+		pthread_mutex_lock(&p->lock);
+		out = p->ended > 0;
+		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_lock(&p->run->lock);
+		out = out || p->vms[p->order[0]].transferring > 0;
+		pthread_mutex_unlock(&p->run->lock);
+		if (out)
+			return;
+		nanosleep(&ts, NULL);
+	}
 }
 
 int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sync_vm *vms, int n,
@@ -315,11 +345,14 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 		goto out;
 	}
 	order_vms(src, vms, n, pool.order);
-	for (i = 0; i < workers; i++)
+	for (i = 0; i < workers; i++) {
 		if (pthread_create(&th[i], NULL, worker, &pool)) {
 			workers = i;
 			break;
 		}
+		if (!i && workers > 1)
+			head_start(&pool);
+	}
 	if (!workers && n)
 		worker(&pool);
 	for (i = 0; i < workers; i++)

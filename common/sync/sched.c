@@ -54,27 +54,79 @@ void sched_learn(struct sched_limits *l, const struct sched_view *a, int n)
 		l->link = total >= SCHED_OWN_LINK * l->link_rate ? SCHED_LINK_FREE : SCHED_LINK_SHARED;
 }
 
-/* The link rule (see engine.h): may one more transfer share the link now? */
-static bool link_has_room(const struct sched_view *a, int n, const struct sched_limits *l, char *why, size_t nwhy)
+/* How soon a transfer admitted now may start: the lead and twice its
+ * spread. Starting early costs little (two transfers side by side on the
+ * link re-send only what their guests dirty meanwhile), starting late
+ * leaves the link idle, so the gate plans for a slow start, not a mean one. */
+static double horizon(const struct sched_limits *l)
 {
-	double backlog = 0;
-	int i, moving = 0, users = 0;
-	const char *first = NULL;
+	return l->lead > 0 ? l->lead + 2 * l->lead_spread : 0;
+}
 
+/* The seconds until the link frees for one more: the running transfers'
+ * backlog, then the admitted ones not sending yet, each from when it will
+ * start, in the order they were admitted (see engine.h). `users`: how many
+ * use the link (not held by bandwidthPerMigration); `moving`: how many of
+ * them the metrics show sending; `first`: one of them, for the message. */
+static double link_busy(const struct sched_view *a, int n, const struct sched_limits *l, int *users, int *moving,
+			const char **first)
+{
+	double busy = 0, prev_wait = 1e18;
+	int i, prev = -1;
+
+	*users = *moving = 0;
+	*first = NULL;
 	for (i = 0; i < n; i++) {
 		double net = l->link_rate - (a[i].dirty_rate > 0 ? a[i].dirty_rate : 0);
 
 		if (capped(&a[i], l))
 			continue;
-		users++;
-		first = first ? first : a[i].name;
+		++*users;
+		*first = *first ? *first : a[i].name;
 		if (a[i].transfer_rate > 0) {
-			moving++;
-			backlog += a[i].remaining >= 0 && net > 0 ? a[i].remaining / net : 1e9;
-		} else {
-			backlog += l->link_rate > 0 ? a[i].size / l->link_rate : 1e9;
+			++*moving;
+			busy += a[i].remaining >= 0 && net > 0 ? a[i].remaining / net : 1e9;
+		} else if (a[i].transferring > 0) { /* sending, not measured yet */
+			if (a[i].remaining >= 0 && l->link_rate > 0)
+				busy += a[i].remaining / l->link_rate;
+			else
+				busy += l->link_rate > 0 ? a[i].size / l->link_rate : 1e9;
 		}
 	}
+	/* the ones not sending yet, longest waiting first (ties: by index) */
+	for (;;) {
+		int next = -1;
+
+		for (i = 0; i < n; i++) {
+			const struct sched_view *v = &a[i];
+
+			if (capped(v, l) || v->transfer_rate > 0 || v->transferring > 0)
+				continue;
+			if (v->waited > prev_wait || (v->waited == prev_wait && i <= prev))
+				continue; /* already queued */
+			if (next < 0 || v->waited > a[next].waited)
+				next = i;
+		}
+		if (next < 0)
+			break;
+		if (l->link_rate <= 0)
+			return 1e9;
+		if (busy < l->lead - a[next].waited)
+			busy = l->lead - a[next].waited; /* the link idles until it starts */
+		busy += a[next].size / l->link_rate;
+		prev = next;
+		prev_wait = a[next].waited;
+	}
+	return busy;
+}
+
+/* The link rule (see engine.h): may one more transfer share the link now? */
+static bool link_has_room(const struct sched_view *a, int n, const struct sched_limits *l, char *why, size_t nwhy)
+{
+	int users, moving;
+	const char *first;
+	double busy = link_busy(a, n, l, &users, &moving, &first);
+
 	if (!users)
 		return true; /* every one is held by bandwidthPerMigration */
 	if (l->link == SCHED_LINK_UNKNOWN) {
@@ -88,13 +140,13 @@ static bool link_has_room(const struct sched_view *a, int n, const struct sched_
 		}
 		/* until it is known, as if shared */
 	}
-	if (l->lead > 0 && backlog < l->lead)
+	if (l->lead > 0 && busy < horizon(l))
 		return true;
 	if (why) {
-		if (backlog >= 1e9)
+		if (busy >= 1e9)
 			snprintf(why, nwhy, "%s: held back while the shared link is busy", first);
 		else
-			snprintf(why, nwhy, "%s: held back while the shared link is busy for %.1f s more", first, backlog);
+			snprintf(why, nwhy, "%s: held back while the shared link is busy for %.1f s more", first, busy);
 	}
 	return false;
 }
@@ -132,7 +184,7 @@ bool sched_may_send(const struct sched_view *active, int n, const char *node, co
 		if (capped(a, l))
 			continue; /* held by bandwidthPerMigration: the link has room */
 		if (l->lead > 0 && a->remaining >= 0 && a->transfer_rate > a->dirty_rate &&
-		    a->remaining / (a->transfer_rate - a->dirty_rate) < l->lead)
+		    a->remaining / (a->transfer_rate - a->dirty_rate) < horizon(l))
 			continue; /* done before a new transfer would get going */
 		share = a->transfer_rate * n / (n + 1);
 		if (a->dirty_rate >= SCHED_DIRTY_SHARE * share) {
@@ -169,6 +221,17 @@ void sched_destroy(struct sched *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
+double sched_left_bytes(double remaining, double processed, double total, double dirty, double elapsed)
+{
+	double dirtied = dirty * elapsed;
+
+	if (remaining < 0)
+		return -1;
+	if (total > 0 && processed >= 0 && processed < total && dirty > 0 && elapsed > 0)
+		remaining += dirtied < total ? dirtied : total;
+	return remaining;
+}
+
 double sched_left_now(double remaining, double rate, double dirty, double age)
 {
 	double net = rate - (dirty > 0 ? dirty : 0);
@@ -193,10 +256,21 @@ static int snapshot(struct sched *s, struct run *r, struct sched_view *out)
 		snprintf(out[i].node, sizeof(out[i].node), "%s", v->node);
 		out[i].transfer_rate = v->transfer_rate;
 		out[i].dirty_rate = v->dirty_rate;
-		/* read up to half a second ago: what is left by now */
-		out[i].remaining = v->sampled > 0 ? sched_left_now(v->data_remaining, v->transfer_rate, v->dirty_rate,
-								    now - v->sampled)
-						  : v->data_remaining;
+		if (v->sampled > 0) { /* read up to half a second ago: what is left by now */
+			double left = sched_left_bytes(v->data_remaining, v->data_processed, v->data_total,
+						       v->dirty_rate,
+						       v->transferring > 0 ? v->sampled - v->transferring : 0);
+
+			out[i].remaining = sched_left_now(left, v->transfer_rate, v->dirty_rate, now - v->sampled);
+		} else if (v->transferring > 0 && v->size > 0 && s->limits.link_rate > 0) {
+			/* sending, not measured yet: its memory at the link's rate */
+			double left = v->size - s->limits.link_rate * (now - v->transferring);
+
+			out[i].remaining = left > 0 ? left : 0;
+		} else {
+			out[i].remaining = v->data_remaining;
+		}
+		out[i].waited = v->transferring > 0 || v->admitted <= 0 ? 0 : now - v->admitted;
 		out[i].size = v->size;
 		out[i].transferring = v->transferring;
 		out[i].sampled = v->sampled;
@@ -240,6 +314,7 @@ int sched_admit(struct sched *s, struct job *j, bool now)
 					j->lead_alone = false;
 			s->active[s->nactive++] = j->vm;
 			j->admitted_ms = sync_now_ms();
+			j->vm->admitted = (double)j->admitted_ms / 1000.0;
 			break;
 		}
 		/* say who holds it back, once per culprit ("NAME dirties ...") */
@@ -276,11 +351,16 @@ void sched_started(struct sched *s, struct job *j)
 	took = (double)(sync_now_ms() - j->admitted_ms) / 1000.0;
 	j->admitted_ms = 0;
 	pthread_mutex_lock(&s->lock);
-	/* a moving average: the clusters' pace changes with their load */
-	if (s->limits.lead <= 0)
+	/* moving averages: the clusters' pace changes with their load */
+	if (s->limits.lead <= 0) {
 		s->limits.lead = took;
-	else if (j->lead_alone)
+		s->limits.lead_spread = took / 4;
+	} else if (j->lead_alone) {
+		double off = took > s->limits.lead ? took - s->limits.lead : s->limits.lead - took;
+
 		s->limits.lead = 0.7 * s->limits.lead + 0.3 * took;
+		s->limits.lead_spread = 0.7 * s->limits.lead_spread + 0.3 * off;
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 

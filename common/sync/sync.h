@@ -79,6 +79,7 @@ struct sync_vm {
 	double data_total, data_processed, data_remaining, transfer_rate, dirty_rate;
 	double size;                   /* bytes its transfer sends at least (the guest memory); 0 = not known */
 	double transferring, sampled;  /* sync_now_ms() / 1000: target VMIM Running, rates read; 0 = not yet */
+	double admitted;               /* sync_now_ms() / 1000: the send gate let it send; 0 = not yet */
 };
 
 enum sync_event_kind {

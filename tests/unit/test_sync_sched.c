@@ -181,11 +181,78 @@ static void test_admitted_ones_count_by_their_memory(void **state)
 
 	(void)state;
 	a[0].size = 4096 * MiB; /* about 4 s of the link once it starts */
+	a[0].waited = 1.5;      /* it starts in 0.5 s */
 	assert_false(sched_may_send(a, 1, "n2", &l, NULL, 0));
-	a[0].size = 1024 * MiB;
+	a[0].size = 1024 * MiB; /* done 1.5 s from now, before one admitted now starts */
 	assert_true(sched_may_send(a, 1, "n2", &l, NULL, 0));
+	a[0].waited = 0; /* just admitted: it starts when one admitted now would */
+	assert_false(sched_may_send(a, 1, "n2", &l, NULL, 0));
+	a[0].waited = 1.5;
 	l.lead = 0; /* how long a start takes is not known yet */
 	assert_false(sched_may_send(a, 1, "n2", &l, NULL, 0));
+}
+
+/* The link as a queue: each admitted one starts a lead after its admission
+ * or when the one before it ends, whichever is later. */
+static void test_admitted_ones_queue_on_the_link(void **state)
+{
+	struct sched_limits l = { 10, 10, 0, true, 1.0, true, SCHED_LINK_SHARED, 1000 * MiB };
+	struct sched_view a[3] = { view("young", "n1", 0, -1), view("old", "n2", 0, -1), view("x", "n3", 0, -1) };
+	char why[200];
+
+	(void)state;
+	/* "old" starts in 0.1 s for 0.2 s, "young" in 0.5 s (after it) for 0.2 s:
+	 * the link is busy for 0.7 s, less than a lead */
+	a[0].size = a[1].size = 200 * MiB;
+	a[0].waited = 0.5;
+	a[1].waited = 0.9;
+	assert_true(sched_may_send(a, 2, "n4", &l, why, sizeof(why)));
+	/* "young" just admitted: it ends at 1.2 s */
+	a[0].waited = 0;
+	assert_false(sched_may_send(a, 2, "n4", &l, why, sizeof(why)));
+	assert_non_null(strstr(why, "busy for 1.2 s more"));
+	/* a third sending but not measured yet, 800 MiB left: "old" waits for it */
+	a[0].waited = 0.5;
+	a[2].transferring = 5;
+	a[2].remaining = 800 * MiB;
+	a[2].size = 1024 * MiB;
+	assert_false(sched_may_send(a, 3, "n4", &l, why, sizeof(why)));
+	assert_non_null(strstr(why, "busy for 1.2 s more"));
+	/* not even an estimate of what is left: its whole memory */
+	a[2].remaining = -1;
+	assert_false(sched_may_send(a, 3, "n4", &l, why, sizeof(why)));
+	assert_non_null(strstr(why, "busy for 1.4 s more"));
+}
+
+/* A start that varies is planned for as a slow one: the horizon is the lead
+ * and twice its spread. */
+static void test_a_varying_lead_starts_the_next_earlier(void **state)
+{
+	struct sched_limits l = { 10, 10, 0, true, 1.0, true, SCHED_LINK_SHARED, 1000 * MiB };
+	struct sched_view a[1] = { view("a", "n1", 1000 * MiB, -1) };
+
+	(void)state;
+	a[0].remaining = 1300 * MiB; /* 1.3 s left */
+	assert_false(sched_may_send(a, 1, "n2", &l, NULL, 0));
+	l.lead_spread = 0.2; /* starts take 1.0 s give or take 0.2: plan for 1.4 */
+	assert_true(sched_may_send(a, 1, "n2", &l, NULL, 0));
+	a[0].remaining = 1500 * MiB;
+	assert_false(sched_may_send(a, 1, "n2", &l, NULL, 0));
+}
+
+/* The metrics count memory dirtied during a pass only when the next begins. */
+static void test_what_the_next_pass_resends(void **state)
+{
+	(void)state;
+	/* first pass (processed < total): 2 s at 256 MiB/s dirtied 512 MiB */
+	assert_true(sched_left_bytes(1000 * MiB, 3000 * MiB, 4096 * MiB, 256 * MiB, 2.0) == 1512 * MiB);
+	/* never more than all of it */
+	assert_true(sched_left_bytes(1000 * MiB, 3000 * MiB, 4096 * MiB, 256 * MiB, 100.0) == 5096 * MiB);
+	/* a later pass, no dirty rate, or not started: as read */
+	assert_true(sched_left_bytes(300 * MiB, 5000 * MiB, 4096 * MiB, 256 * MiB, 20.0) == 300 * MiB);
+	assert_true(sched_left_bytes(1000 * MiB, 3000 * MiB, 4096 * MiB, -1, 2.0) == 1000 * MiB);
+	assert_true(sched_left_bytes(1000 * MiB, 3000 * MiB, 4096 * MiB, 256 * MiB, 0) == 1000 * MiB);
+	assert_true(sched_left_bytes(-1, 3000 * MiB, 4096 * MiB, 256 * MiB, 2.0) == -1);
 }
 
 static void test_links_of_their_own_are_not_managed(void **state)
@@ -228,6 +295,9 @@ int main(void)
 		cmocka_unit_test(test_capped_and_no_metrics),
 		cmocka_unit_test(test_learns_a_shared_link),
 		cmocka_unit_test(test_admitted_ones_count_by_their_memory),
+		cmocka_unit_test(test_admitted_ones_queue_on_the_link),
+		cmocka_unit_test(test_what_the_next_pass_resends),
+		cmocka_unit_test(test_a_varying_lead_starts_the_next_earlier),
 		cmocka_unit_test(test_what_is_left_by_now),
 		cmocka_unit_test(test_links_of_their_own_are_not_managed),
 		cmocka_unit_test(test_capped_transfers_leave_the_link_free),
