@@ -184,8 +184,13 @@ static int await_side(struct side *s, bool disabling, long long deadline, bool t
 		left = deadline - now_ms();
 		if (left <= 0)
 			return 1;
-		if (wait_change(s, pods_rv, kv_rv, (long)left, e))
+		if (wait_change(s, pods_rv, kv_rv, (long)left, e)) {
+			if (kerr_is_transient(e) && now_ms() >= deadline) {
+				kerr_clear(e); /* the last watch was too short for the server to answer in */
+				return 1;
+			}
 			return -1;
+		}
 	}
 	if (tty)
 		fprintf(stderr, "\r\033[K");

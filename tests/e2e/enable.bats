@@ -205,6 +205,13 @@ check_enabled() {
 	run enable --source source --target target --disable
 	assert_success
 	assert_output --partial "already disabled"
+	# --timeout running out while a watch waits for the server is a timeout, not an API error
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault source verb=watch latencyMs=5000 >/dev/null
+	run enable "${LAB[@]}" --timeout 1s
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" clear source >/dev/null
+	assert_failure
+	assert_output --partial "timed out waiting for"
+	[ "$(grep -c "did not answer in time" <<<"$output")" -eq 0 ]
 	run enable "${LAB[@]}"
 	assert_success
 	check_enabled target 192.168.201.128 192.168.201.254

@@ -158,6 +158,18 @@ wait_sync_address() {
 	no_probe_left
 }
 
+@test "netcheck: --timeout running out while the probe pods' watch waits for the server is a timeout, not an API error" {
+	# every watch of the source's pods answers after 5 s: the slices of a 1 s run time out first
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault source verb=watch resource=pods latencyMs=5000 >/dev/null
+	run netcheck "${PAIR[@]}" --timeout 1s
+	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" clear source >/dev/null
+	[ "$status" -eq 1 ] || fail "exit $status: $output"
+	assert_output --partial "did not finish within --timeout"
+	assert_output --partial "verdict: fail"
+	[ "$(grep -c "watching the probe pods" <<<"$output")" -eq 0 ]
+	no_probe_left
+}
+
 @test "netcheck: Ctrl-C while the probe pods are being created deletes them all" {
 	"$REPO_ROOT/tests/sim/simctl" --dir "$SIM" fault target verb=create resource=pods latencyMs=2000 >/dev/null
 	# and slow log reads, so the run cannot finish before the signal on a loaded machine
