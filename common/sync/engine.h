@@ -234,6 +234,16 @@ void sched_learn(struct sched_limits *l, const struct sched_view *active, int n)
  * rate less dirty (pure; for the tests): the samples are up to half a
  * second old, a hand-over is decided on tenths. */
 double sched_left_now(double remaining, double rate, double dirty, double age);
+/* Which VM to send second, beside the first, to learn the link (pure; for
+ * the tests): the index of the smallest of sizes[0..n-1] (bytes) whose
+ * transfer beside the first, at half of `rate` (the first's alone, bytes/s),
+ * lasts 2 x SCHED_PROBE_SECONDS, long enough for the two rates to be read
+ * together once they settle; side by side, both re-send what their guests
+ * dirty for as long as it sends, so the smallest costs least. -1 when none
+ * is that large, `rate` is not known, or it is bandwidthPerMigration's
+ * (`cap`, bytes/s; 0 = none), which leaves nothing to learn. */
+#define SCHED_PROBE_SECONDS 0.6
+int sched_probe(const double *sizes, int n, double rate, double cap);
 /* What a transfer still has to send (pure; for the tests): `remaining`
  * bytes of its current pass as the metrics say, and, while its first pass
  * runs (less than `total` processed), what its guest dirtied meanwhile at

@@ -241,30 +241,68 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* What the start of a run waits for of one VM (see sync_migrate()). */
+enum mark { MARK_SENDING, MARK_MEASURED, MARK_ADMITTED };
+
 /*
- * The first VM alone until it transfers (or is over), for at most a second:
- * its transfer is the one the gate learns the link's rate from, and the
- * others' preparations all at once (copies, disks, receivers) would slow
- * both clusters' control planes while it gets going.
+ * Until VM `vm` reaches the mark, any pipeline has returned, the run is
+ * cancelled, or `ms` have passed.
  */
-static void head_start(struct pool *p)
+static void await_mark(struct pool *p, int vm, enum mark mark, int ms)
 {
-	long long until = sync_now_ms() + 1000;
+	long long until = sync_now_ms() + ms;
 
 	while (sync_now_ms() < until && !(p->run->o->cancel && *p->run->o->cancel)) {
 		struct timespec ts = { 0, 10 * 1000000L };
+		const struct sync_vm *v = &p->vms[vm];
 		bool out;
 
 		pthread_mutex_lock(&p->lock);
 		out = p->ended > 0;
 		pthread_mutex_unlock(&p->lock);
 		pthread_mutex_lock(&p->run->lock);
-		out = out || p->vms[p->order[0]].transferring > 0;
+		out = out || (mark == MARK_SENDING ? v->transferring > 0
+						    : mark == MARK_MEASURED ? v->transfer_rate > 0 : v->admitted > 0);
 		pthread_mutex_unlock(&p->run->lock);
 		if (out)
 			return;
 		nanosleep(&ts, NULL);
 	}
+}
+
+/*
+ * The probe (sched_probe()): once the first transfer's rate is read, the
+ * VM to send beside it moves to the front of the ones not taken yet.
+ * Returns its index, or -1 to keep the order: no rate read, a rate held by
+ * bandwidthPerMigration (nothing to learn), or no VM large enough.
+ */
+static int pick_probe(struct pool *p, int first, double cap)
+{
+	double rate, *sizes;
+	int i, at, v;
+
+	await_mark(p, first, MARK_MEASURED, 2000);
+	pthread_mutex_lock(&p->run->lock);
+	rate = p->vms[first].transfer_rate;
+	pthread_mutex_unlock(&p->run->lock);
+	if (!(sizes = calloc((size_t)p->n, sizeof(*sizes))))
+		return -1;
+	pthread_mutex_lock(&p->lock);
+	for (i = p->next; i < p->n; i++)
+		sizes[i - p->next] = p->vms[p->order[i]].size;
+	at = sched_probe(sizes, p->n - p->next, rate, cap);
+	free(sizes);
+	if (at < 0) {
+		pthread_mutex_unlock(&p->lock);
+		return -1;
+	}
+	at += p->next;
+	v = p->order[at];
+	for (i = at; i > p->next; i--)
+		p->order[i] = p->order[i - 1];
+	p->order[p->next] = v;
+	pthread_mutex_unlock(&p->lock);
+	return v;
 }
 
 int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sync_vm *vms, int n,
@@ -274,7 +312,7 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	struct kclient *src = NULL, *tgt = NULL;
 	struct side ss = { 5, 2, 0 }, ts = { 5, 2, 0 };
 	struct sched_limits lim;
-	int workers, senders, i, rc = -1;
+	int workers, senders, i, rc = -1, probe = -1;
 	bool sched_ok = false;
 	pthread_t *th = NULL;
 	struct pool pool;
@@ -350,8 +388,20 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 			workers = i;
 			break;
 		}
+		/*
+		 * The first VM alone until it transfers, for at most a second:
+		 * its transfer is the one the gate learns the link's rate from,
+		 * and the others' preparations all at once (copies, disks,
+		 * receivers) would slow both control planes while it gets
+		 * going. With the link to learn, the probe next, alone until
+		 * the gate lets it through.
+		 */
 		if (!i && workers > 1)
-			head_start(&pool);
+			await_mark(&pool, pool.order[0], MARK_SENDING, 1000);
+		if (!i && workers > 2 && lim.learn)
+			probe = pick_probe(&pool, pool.order[0], lim.cap);
+		if (i == 1 && probe >= 0)
+			await_mark(&pool, probe, MARK_ADMITTED, 2000);
 	}
 	if (!workers && n)
 		worker(&pool);

@@ -242,6 +242,18 @@ double sched_left_now(double remaining, double rate, double dirty, double age)
 	return remaining > 0 ? remaining : 0;
 }
 
+int sched_probe(const double *sizes, int n, double rate, double cap)
+{
+	int i, at = -1;
+
+	if (rate <= 0 || (cap > 0 && rate >= SCHED_CAPPED * cap))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (sizes[i] >= SCHED_PROBE_SECONDS * rate && (at < 0 || sizes[i] < sizes[at]))
+			at = i;
+	return at;
+}
+
 /* The active transfers as the decision sees them (s->lock held). */
 static int snapshot(struct sched *s, struct run *r, struct sched_view *out)
 {

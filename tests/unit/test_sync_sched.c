@@ -284,6 +284,24 @@ static void test_capped_transfers_leave_the_link_free(void **state)
 	assert_true(sched_may_send(a, 2, "n3", &l, NULL, 0));
 }
 
+static void test_the_probe_is_the_smallest_that_can_be_measured(void **state)
+{
+	/* the first moved 1 GiB/s alone: a probe must hold 0.6 s of that */
+	const double GiB = 1024 * MiB, rate = GiB;
+	const double sizes[] = { 16 * GiB, 8 * GiB, 512 * MiB, 1 * GiB, 700 * MiB, 0 };
+
+	(void)state;
+	assert_int_equal(sched_probe(sizes, 6, rate, 0), 4);   /* 700 MiB: the smallest >= 614 MiB */
+	assert_int_equal(sched_probe(sizes, 4, rate, 0), 3);   /* without it, 1 GiB */
+	assert_int_equal(sched_probe(sizes, 6, 4 * rate, 0), 1); /* a faster link: 8 GiB */
+	assert_int_equal(sched_probe(sizes, 6, 20 * rate, 0), 0); /* faster still: only 16 GiB lasts */
+	assert_int_equal(sched_probe(sizes + 2, 1, rate, 0), -1); /* 512 MiB ends before the rates settle */
+	assert_int_equal(sched_probe(sizes, 6, 0, 0), -1);     /* no rate read */
+	assert_int_equal(sched_probe(sizes, 6, rate, rate), -1); /* held by bandwidthPerMigration */
+	assert_int_equal(sched_probe(sizes, 6, rate, 4 * rate), 4);
+	assert_int_equal(sched_probe(sizes, 0, rate, 0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_what_is_left_by_now),
 		cmocka_unit_test(test_links_of_their_own_are_not_managed),
 		cmocka_unit_test(test_capped_transfers_leave_the_link_free),
+		cmocka_unit_test(test_the_probe_is_the_smallest_that_can_be_measured),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
