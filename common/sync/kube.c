@@ -1,5 +1,6 @@
 /* kube.c — the engine's helpers for talking to a cluster: events, waiting
- * on one object by watch, idempotent create and delete (see engine.h). */
+ * on one object by watch, idempotent create and delete, a step's two
+ * clusters at once (see engine.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,4 +247,34 @@ int delete_quiet(struct kclient *c, const struct kres *res, const char *ns, cons
 			return -1;
 	}
 	return -1;
+}
+
+struct half {
+	struct job *j;
+	side_fn fn;
+	struct side_result *out;
+};
+
+static void *run_half(void *arg)
+{
+	struct half *h = arg;
+	struct kerr e = KERR_INIT;
+
+	h->out->why[0] = '\0';
+	h->out->rc = h->fn(h->j, &e, h->out->why, sizeof(h->out->why));
+	h->out->e = e;
+	return NULL;
+}
+
+void both_sides(struct job *j, side_fn on_source, side_fn on_target, struct side_result *src, struct side_result *tgt)
+{
+	struct half s = { j, on_source, src }, t = { j, on_target, tgt };
+	pthread_t th;
+	bool apart = !pthread_create(&th, NULL, run_half, &s);
+
+	if (!apart)
+		run_half(&s); /* no thread to be had: one after the other */
+	run_half(&t);
+	if (apart)
+		pthread_join(th, NULL);
 }

@@ -295,7 +295,7 @@ static bool already_done(struct job *j, const cJSON *tvm)
 	return !strcmp(vmspec_run_strategy(j->src_vm), "Halted");
 }
 
-static void delete_our_vmims(struct job *j, struct kerr *e);
+static void delete_our_vmims(struct job *j);
 
 static int preflight(struct job *j, struct kerr *e)
 {
@@ -327,7 +327,7 @@ static int preflight(struct job *j, struct kerr *e)
 			 json_str(json_get(tvm, "metadata.annotations"), KV_RESTORE_RUN_STRATEGY, "Always"));
 		if (already_done(j, tvm)) {
 			cJSON_Delete(tvm);
-			delete_our_vmims(j, e);
+			delete_our_vmims(j);
 			return 1;
 		}
 	}
@@ -739,42 +739,96 @@ static int source_handed_off(void *ctx, const cJSON *vmi, struct kerr *e)
 	return !vmi || !strcmp(json_str(vmi, "status.phase", ""), "Succeeded");
 }
 
-static int verify(struct job *j, struct kerr *e)
+/* The target's half of the verification: its VMI runs, its VM got its run strategy back. */
+static int verify_target(struct job *j, struct kerr *e, char *why, size_t nwhy)
 {
 	long long lim = until(j, sync_now_ms() + 120000);
 	int rc;
 
 	rc = wait_object(j, j->tgt, &KRES_VMI, j->vm->target_ns, j->vm->name, target_running, NULL, lim, NULL, e);
+	if (rc == 1)
+		snprintf(why, nwhy, "the target VMIM succeeded but the target VMI is not Running");
 	if (rc)
-		return rc < 0 ? api_fail(j, e, "target") : refuse(j, "the target VMIM succeeded but the target VMI is not Running");
+		return rc;
 	rc = wait_object(j, j->tgt, &KRES_VM, j->vm->target_ns, j->vm->name, strategy_is, j->restore, lim, NULL, e);
-	if (rc)
-		return rc < 0 ? api_fail(j, e, "target") :
-				refuse(j, "the target VM did not get its runStrategy %s back", j->restore);
+	if (rc == 1)
+		snprintf(why, nwhy, "the target VM did not get its runStrategy %s back", j->restore);
+	return rc;
+}
+
+/* The source's half: KubeVirt handed the VM over (halted it, or, for a VM
+ * that does not restart by itself, ended its VMI). */
+static int verify_source(struct job *j, struct kerr *e, char *why, size_t nwhy)
+{
+	long long lim = until(j, sync_now_ms() + 120000);
+	int rc;
+
 	if (!strcmp(j->restore, "Always"))
 		rc = wait_object(j, j->src, &KRES_VM, j->vm->ns, j->vm->name, strategy_is, "Halted", lim, NULL, e);
 	else
 		rc = wait_object(j, j->src, &KRES_VMI, j->vm->ns, j->vm->name, source_handed_off, NULL, lim, NULL, e);
-	if (rc)
-		return rc < 0 ? api_fail(j, e, "source") : refuse(j, "the source VM did not halt after the hand-over");
+	if (rc == 1)
+		snprintf(why, nwhy, "the source VM did not halt after the hand-over");
+	return rc;
+}
+
+/* Both halves at once (the source's hand-over takes KubeVirt a moment, the
+ * target's checks are usually true already): 0 verified, -1 with the VM's
+ * message set. Cancelled here, the VM is the target's already: nothing is
+ * rolled back, the next run verifies it. */
+static int verify(struct job *j)
+{
+	struct side_result s, t;
+
+	both_sides(j, verify_source, verify_target, &s, &t);
+	if (s.rc == 2 || t.rc == 2)
+		return refuse(j, "cancelled while verifying: the VM was handed over to %s/%s; run the same command again to verify it",
+			      j->vm->target_ns, j->vm->name);
+	if (t.rc)
+		return t.rc < 0 ? api_fail(j, &t.e, "target") : refuse(j, "%s", t.why);
+	if (s.rc)
+		return s.rc < 0 ? api_fail(j, &s.e, "source") : refuse(j, "%s", s.why);
 	return 0;
 }
 
-/* Both VMIMs of this migration: by the names the pipeline used, else
- * found by label (a resumed run that never learnt them). */
-static void delete_our_vmims(struct job *j, struct kerr *e)
+/* One VMIM of this migration: by the name the pipeline used, else found
+ * by label (a resumed run that never learnt it). Errors are left: a VMIM
+ * left over is found and deleted by the next run. */
+static void delete_vmim(struct job *j, struct kclient *c, const char *ns, const char *name, const char *role)
 {
-	char name[254];
+	struct kerr e = KERR_INIT;
+	char found[254];
 
-	if (j->src_vmim[0])
-		delete_quiet(j->src, &KRES_VMIM, j->vm->ns, j->src_vmim, e);
-	else if (!find_vmim(j, j->src, j->vm->ns, "vmim-source", name, sizeof(name), e) && name[0])
-		delete_quiet(j->src, &KRES_VMIM, j->vm->ns, name, e);
-	if (j->tgt_vmim[0])
-		delete_quiet(j->tgt, &KRES_VMIM, j->vm->target_ns, j->tgt_vmim, e);
-	else if (!find_vmim(j, j->tgt, j->vm->target_ns, "vmim-target", name, sizeof(name), e) && name[0])
-		delete_quiet(j->tgt, &KRES_VMIM, j->vm->target_ns, name, e);
-	kerr_clear(e);
+	if (name[0])
+		delete_quiet(c, &KRES_VMIM, ns, name, &e);
+	else if (!find_vmim(j, c, ns, role, found, sizeof(found), &e) && found[0])
+		delete_quiet(c, &KRES_VMIM, ns, found, &e);
+}
+
+static int delete_source_vmim(struct job *j, struct kerr *e, char *why, size_t nwhy)
+{
+	(void)e;
+	(void)why;
+	(void)nwhy;
+	delete_vmim(j, j->src, j->vm->ns, j->src_vmim, "vmim-source");
+	return 0;
+}
+
+static int delete_target_vmim(struct job *j, struct kerr *e, char *why, size_t nwhy)
+{
+	(void)e;
+	(void)why;
+	(void)nwhy;
+	delete_vmim(j, j->tgt, j->vm->target_ns, j->tgt_vmim, "vmim-target");
+	return 0;
+}
+
+/* Both VMIMs of this migration, on both clusters at once. */
+static void delete_our_vmims(struct job *j)
+{
+	struct side_result s, t;
+
+	both_sides(j, delete_source_vmim, delete_target_vmim, &s, &t);
 }
 
 static int delete_source(struct job *j, struct kerr *e)
@@ -936,14 +990,12 @@ void pipeline_run(struct job *j)
 		goto cancelled;
 	if (rc)
 		goto failed;
-	if ((rc = verify(j, &e))) {
-		if (rc == 2)
-			goto cancelled;
+	if (verify(j)) {
 		/* the VM runs on the target: a rollback now would lose it; say so */
 		finish(j, SYNC_FAILED);
 		return;
 	}
-	delete_our_vmims(j, &e);
+	delete_our_vmims(j);
 	if (o->delete_source && delete_source(j, &e)) {
 		finish(j, SYNC_FAILED);
 		return;
