@@ -245,8 +245,8 @@ static void *worker(void *arg)
 enum mark { MARK_SENDING, MARK_MEASURED, MARK_ADMITTED };
 
 /*
- * Until VM `vm` reaches the mark, any pipeline has returned, the run is
- * cancelled, or `ms` have passed.
+ * Until VM `vm` reaches the mark (measured: or the metrics cannot be read),
+ * any pipeline has returned, the run is cancelled, or `ms` have passed.
  */
 static void await_mark(struct pool *p, int vm, enum mark mark, int ms)
 {
@@ -261,8 +261,9 @@ static void await_mark(struct pool *p, int vm, enum mark mark, int ms)
 		out = p->ended > 0;
 		pthread_mutex_unlock(&p->lock);
 		pthread_mutex_lock(&p->run->lock);
-		out = out || (mark == MARK_SENDING ? v->transferring > 0
-						    : mark == MARK_MEASURED ? v->transfer_rate > 0 : v->admitted > 0);
+		out = out || (mark == MARK_SENDING    ? v->transferring > 0
+			      : mark == MARK_MEASURED ? v->transfer_rate > 0 || p->run->metrics_off
+						      : v->admitted > 0);
 		pthread_mutex_unlock(&p->run->lock);
 		if (out)
 			return;
