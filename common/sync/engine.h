@@ -105,8 +105,6 @@ struct job {
 	char restore[32];              /* the run strategy the target VM gets back */
 	char src_vmim[254], tgt_vmim[254];
 	long long deadline;            /* ms, CLOCK_MONOTONIC; 0 = none */
-	void (*tick)(struct job *j);   /* called by wait_object about once a second, may be NULL */
-	long long last_sample;         /* ms, of the last metrics read */
 	bool sending;                  /* admitted by the send gate, not released */
 	long long admitted_ms;         /* when, until its transfer began; 0 = not waiting for that */
 	bool lead_alone;               /* admitted while no other admitted one was getting going */
@@ -121,6 +119,8 @@ bool job_cancelled(const struct job *j);
 void job_event(struct job *j, enum sync_event_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void run_info(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vm_event(struct run *r, const struct sync_vm *vm, enum sync_event_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /*
  * Wait until pred(obj) is true for the object ns/name of `res` (pred gets
@@ -303,12 +303,30 @@ struct run {
 	pthread_mutex_t lock;          /* events, and the fields below */
 	bool metrics_off;              /* the source's metrics could not be read: said once */
 	struct sched sched;            /* the send gate */
-	pthread_mutex_t metrics_lock;  /* metrics: one querier for every worker (a few reads a second) */
-	struct promq *metrics;         /* the source's querier, opened on first use; owned */
+	struct promq *metrics;         /* the source's querier, opened on first use by the sampler; owned */
 	cJSON *stale;                  /* rollback_scan(): VMs with leftovers; NULL = not known; owned */
 };
 
-/* progress.c: read the migration metrics of j's VM now (a tick). */
-void progress_sample(struct job *j);
+/* --- progress.c --------------------------------------------------------------- */
+
+/*
+ * The run's reader of the source's migration metrics: a thread that, while
+ * any VM's target VMIM is Running, reads them for all such VMs with one
+ * query twice a second (five times while one has no sample yet: the
+ * send gate waits for it), keeps each VM's sample for the gate, and reports its
+ * progress. Unreachable metrics are said once; the run goes on with phases.
+ * Ownership: the sampler borrows the run and the VMs until progress_stop().
+ */
+struct progress_sampler {
+	struct run *run;
+	struct sync_vm *vms;
+	int n;
+	struct kclient *src;   /* the source's API, to find the querier; owned */
+	long long last_read;   /* sync_now_ms() of the last query */
+	bool stop, running;    /* stop: under run->lock */
+	pthread_t th;
+};
+int progress_start(struct progress_sampler *ps, struct run *r, struct sync_vm *vms, int n, struct kerr *e);
+void progress_stop(struct progress_sampler *ps);
 
 #endif

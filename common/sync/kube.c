@@ -53,6 +53,15 @@ void job_event(struct job *j, enum sync_event_kind kind, const char *fmt, ...)
 	va_end(ap);
 }
 
+void vm_event(struct run *r, const struct sync_vm *vm, enum sync_event_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(r, kind, vm, fmt, ap);
+	va_end(ap);
+}
+
 void run_info(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -75,7 +84,6 @@ struct waiter {
 	const char *name;
 	int verdict;
 	cJSON *last;
-	const struct job *tick_for; /* end the watch when this job's transfer begins, for its 1 s ticks */
 };
 
 static int on_event(void *ctx, const char *type, const cJSON *obj, struct kerr *e)
@@ -90,15 +98,13 @@ static int on_event(void *ctx, const char *type, const cJSON *obj, struct kerr *
 	w->verdict = w->pred(w->ctx, gone ? NULL : obj, e);
 	if (w->verdict < 0)
 		return -1;
-	if (!w->verdict && w->tick_for && !strcmp(w->tick_for->vm->phase, "Running"))
-		return 1; /* the progress samples (and the send gate) start now, not at the slice's end */
 	return w->verdict ? 1 : 0;
 }
 
 int wait_object(struct job *j, struct kclient *c, const struct kres *res, const char *ns, const char *name,
 		obj_pred pred, void *ctx, long long until_ms, cJSON **last, struct kerr *e)
 {
-	struct waiter w = { pred, ctx, name, 0, NULL, NULL };
+	struct waiter w = { pred, ctx, name, 0, NULL };
 	char sel[320], rv[64] = "";
 	int rc;
 
@@ -152,14 +158,10 @@ check_time:
 		if (!rv[0])
 			continue;
 		q.resource_version = rv;
-		/* A cancel ends the watch at once (stop_watches); the slices are
-		 * for the tick: half a second while a transfer runs (progress,
-		 * and the send gate sees its end coming), else 10 s. */
-		slice = j && j->tick && !strcmp(j->vm->phase, "Running") ? 500 : 10000;
-		w.tick_for = j && j->tick && slice > 500 ? j : NULL;
+		/* A cancel ends the watch at once (stop_watches); the slices of
+		 * 10 s check the deadline and the cancel of a job */
+		slice = 10000;
 		rc = kclient_watch(c, res, ns, &q, left < slice ? left : slice, on_event, &w, e);
-		if (j && j->tick)
-			j->tick(j);
 		if (rc < 0) {
 			if (!kerr_is_transient(e) && !kerr_is_http(e, 410))
 				goto fail;

@@ -629,7 +629,9 @@ static int watch_target(void *ctx, const cJSON *m, struct kerr *e)
 		p->since = sync_now_ms();
 		if (!strcmp(phase, "Running"))
 			sched_started(&p->j->run->sched, p->j);
+		pthread_mutex_lock(&p->j->run->lock); /* the sampler reads it */
 		snprintf(p->j->vm->phase, sizeof(p->j->vm->phase), "%s", phase);
+		pthread_mutex_unlock(&p->j->run->lock);
 		/* the source's phase explains a wait (and a failure); once the
 		 * target transfers, the source moves in step and is not read */
 		if (p->j->src_vmim[0] && (waiting_phase(phase) || !strcmp(phase, "Pending") || is_final(phase)) &&

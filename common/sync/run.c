@@ -221,7 +221,6 @@ static void *worker(void *arg)
 		j.vm = &p->vms[i];
 		j.src = src;
 		j.tgt = tgt;
-		j.tick = progress_sample;
 		j.vm->data_total = j.vm->data_processed = j.vm->data_remaining = -1;
 		j.vm->transfer_rate = j.vm->dirty_rate = -1;
 		pipeline_run(&j);
@@ -314,7 +313,8 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	struct side ss = { 5, 2, 0 }, ts = { 5, 2, 0 };
 	struct sched_limits lim;
 	int workers, senders, i, rc = -1, probe = -1;
-	bool sched_ok = false;
+	bool sched_ok = false, sampling = false;
+	struct progress_sampler sampler;
 	pthread_t *th = NULL;
 	struct pool pool;
 
@@ -323,7 +323,6 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	r.src_cfg = source;
 	r.tgt_cfg = target;
 	pthread_mutex_init(&r.lock, NULL);
-	pthread_mutex_init(&r.metrics_lock, NULL);
 	if (maps_parse(o->network_map, o->n_network_map, o->storage_map, o->n_storage_map, &r.maps, e))
 		goto out;
 	if (o->client_opts)
@@ -368,6 +367,9 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 		goto out;
 	}
 	sched_ok = true;
+	if (!o->dry_run && progress_start(&sampler, &r, vms, n, e))
+		goto out;
+	sampling = !o->dry_run;
 	workers = o->dry_run ? senders : lim.senders + senders;
 	if (workers > n)
 		workers = n;
@@ -412,6 +414,8 @@ int sync_migrate(const struct kcfg *source, const struct kcfg *target, struct sy
 	free(pool.order);
 	rc = 0;
 out:
+	if (sampling)
+		progress_stop(&sampler);
 	if (sched_ok)
 		sched_destroy(&r.sched);
 	free(th);
@@ -421,7 +425,6 @@ out:
 	cJSON_Delete(r.stale);
 	maps_release(&r.maps);
 	promq_free(r.metrics);
-	pthread_mutex_destroy(&r.metrics_lock);
 	pthread_mutex_destroy(&r.lock);
 	return rc;
 }
