@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "engine.h"
@@ -88,12 +87,11 @@ static void take_sample(struct run *r, struct sync_vm *v, const struct sample *s
 
 /* The namespaces of the transfers due a read, as a regex (namespace names
  * are DNS labels: nothing to escape); false when none is due. */
-static bool due(struct progress_sampler *ps, long long now, struct buf *q, bool *first)
+static bool due(struct progress_sampler *ps, long long now, struct buf *q)
 {
 	int i, k;
-	bool any = false;
+	bool any = false, first = false;
 
-	*first = false;
 	pthread_mutex_lock(&ps->run->lock);
 	for (i = 0; i < ps->n; i++) {
 		const struct sync_vm *v = &ps->vms[i];
@@ -101,7 +99,7 @@ static bool due(struct progress_sampler *ps, long long now, struct buf *q, bool 
 		if (strcmp(v->phase, "Running"))
 			continue;
 		if (v->sampled <= 0)
-			*first = true;
+			first = true;
 		for (k = 0; k < i; k++)
 			if (!strcmp(ps->vms[k].phase, "Running") && !strcmp(ps->vms[k].ns, v->ns))
 				break;
@@ -110,7 +108,7 @@ static bool due(struct progress_sampler *ps, long long now, struct buf *q, bool 
 		any = true;
 	}
 	pthread_mutex_unlock(&ps->run->lock);
-	return any && now - ps->last_read >= (*first ? 200 : 450);
+	return any && now - ps->last_read >= (first ? 200 : 450);
 }
 
 static void sample_all(struct progress_sampler *ps)
@@ -119,10 +117,9 @@ static void sample_all(struct progress_sampler *ps)
 	struct kerr e = KERR_INIT;
 	struct buf ns = BUF_INIT, q = BUF_INIT;
 	cJSON *res = NULL;
-	bool first;
 	int i;
 
-	if (!due(ps, sync_now_ms(), &ns, &first) || !ns.len) {
+	if (!due(ps, sync_now_ms(), &ns) || !ns.len) {
 		buf_release(&ns);
 		return;
 	}
