@@ -142,21 +142,22 @@ int ensure_create(struct kclient *c, const struct kres *res, const char *ns, con
 int delete_quiet(struct kclient *c, const struct kres *res, const char *ns, const char *name, struct kerr *e);
 
 /*
- * One step's two halves at once, each on its own cluster's client: the
- * source's in a thread of its own, the target's in the caller's, so the two
- * API servers answer side by side (clusters far apart each cost a round
- * trip). A half returns as wait_object() does (0 done, 1 not within its
- * time, 2 cancelled, -1 with e set) and says in `why` what went wrong when
- * it returns 1; it must not write the job's message (the other half may be
- * failing too): the caller says what happened from both results.
+ * One step's two halves at once, each on its own cluster's client: `fn`
+ * for the source (`source` true) in a thread of its own and for the target
+ * in the caller's, so the two API servers answer side by side (clusters far
+ * apart each cost a round trip). A half returns as wait_object() does (0
+ * done, 1 not within its time, 2 cancelled, -1 with e set) and says in
+ * `why` what went wrong when it returns 1; it must not write the job's
+ * message (the other half may be failing too): the caller says what
+ * happened from both results.
  */
 struct side_result {
 	int rc;
 	struct kerr e;
 	char why[300];
 };
-typedef int (*side_fn)(struct job *j, struct kerr *e, char *why, size_t nwhy);
-void both_sides(struct job *j, side_fn on_source, side_fn on_target, struct side_result *src, struct side_result *tgt);
+typedef int (*side_fn)(struct job *j, bool source, struct kerr *e, char *why, size_t nwhy);
+void both_sides(struct job *j, side_fn fn, struct side_result *src, struct side_result *tgt);
 
 /* --- ca.c ------------------------------------------------------------------- */
 

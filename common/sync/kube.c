@@ -111,7 +111,7 @@ int wait_object(struct job *j, struct kclient *c, const struct kres *res, const 
 	snprintf(sel, sizeof(sel), "metadata.name=%s", name);
 	for (;;) {
 		struct kquery q = { .field_selector = sel };
-		long long left, slice;
+		long long left;
 
 		if (!rv[0]) {
 			/* the list gives the object (or its absence) and where to watch
@@ -158,10 +158,9 @@ check_time:
 		if (!rv[0])
 			continue;
 		q.resource_version = rv;
-		/* A cancel ends the watch at once (stop_watches); the slices of
+		/* A cancel ends the watch at once (stop_watches); slices of
 		 * 10 s check the deadline and the cancel of a job */
-		slice = 10000;
-		rc = kclient_watch(c, res, ns, &q, left < slice ? left : slice, on_event, &w, e);
+		rc = kclient_watch(c, res, ns, &q, left < 10000 ? left : 10000, on_event, &w, e);
 		if (rc < 0) {
 			if (!kerr_is_transient(e) && !kerr_is_http(e, 410))
 				goto fail;
@@ -254,6 +253,7 @@ int delete_quiet(struct kclient *c, const struct kres *res, const char *ns, cons
 struct half {
 	struct job *j;
 	side_fn fn;
+	bool source;
 	struct side_result *out;
 };
 
@@ -263,14 +263,14 @@ static void *run_half(void *arg)
 	struct kerr e = KERR_INIT;
 
 	h->out->why[0] = '\0';
-	h->out->rc = h->fn(h->j, &e, h->out->why, sizeof(h->out->why));
+	h->out->rc = h->fn(h->j, h->source, &e, h->out->why, sizeof(h->out->why));
 	h->out->e = e;
 	return NULL;
 }
 
-void both_sides(struct job *j, side_fn on_source, side_fn on_target, struct side_result *src, struct side_result *tgt)
+void both_sides(struct job *j, side_fn fn, struct side_result *src, struct side_result *tgt)
 {
-	struct half s = { j, on_source, src }, t = { j, on_target, tgt };
+	struct half s = { j, fn, true, src }, t = { j, fn, false, tgt };
 	pthread_t th;
 	bool apart = !pthread_create(&th, NULL, run_half, &s);
 

@@ -741,12 +741,23 @@ static int source_handed_off(void *ctx, const cJSON *vmi, struct kerr *e)
 	return !vmi || !strcmp(json_str(vmi, "status.phase", ""), "Succeeded");
 }
 
-/* The target's half of the verification: its VMI runs, its VM got its run strategy back. */
-static int verify_target(struct job *j, struct kerr *e, char *why, size_t nwhy)
+/* One cluster's half of the verification. The target: its VMI runs, its
+ * VM got its run strategy back. The source: KubeVirt handed the VM over
+ * (halted it, or, for a VM that does not restart by itself, ended its VMI). */
+static int verify_side(struct job *j, bool source, struct kerr *e, char *why, size_t nwhy)
 {
 	long long lim = until(j, sync_now_ms() + 120000);
 	int rc;
 
+	if (source) {
+		if (!strcmp(j->restore, "Always"))
+			rc = wait_object(j, j->src, &KRES_VM, j->vm->ns, j->vm->name, strategy_is, "Halted", lim, NULL, e);
+		else
+			rc = wait_object(j, j->src, &KRES_VMI, j->vm->ns, j->vm->name, source_handed_off, NULL, lim, NULL, e);
+		if (rc == 1)
+			snprintf(why, nwhy, "the source VM did not halt after the hand-over");
+		return rc;
+	}
 	rc = wait_object(j, j->tgt, &KRES_VMI, j->vm->target_ns, j->vm->name, target_running, NULL, lim, NULL, e);
 	if (rc == 1)
 		snprintf(why, nwhy, "the target VMIM succeeded but the target VMI is not Running");
@@ -758,22 +769,6 @@ static int verify_target(struct job *j, struct kerr *e, char *why, size_t nwhy)
 	return rc;
 }
 
-/* The source's half: KubeVirt handed the VM over (halted it, or, for a VM
- * that does not restart by itself, ended its VMI). */
-static int verify_source(struct job *j, struct kerr *e, char *why, size_t nwhy)
-{
-	long long lim = until(j, sync_now_ms() + 120000);
-	int rc;
-
-	if (!strcmp(j->restore, "Always"))
-		rc = wait_object(j, j->src, &KRES_VM, j->vm->ns, j->vm->name, strategy_is, "Halted", lim, NULL, e);
-	else
-		rc = wait_object(j, j->src, &KRES_VMI, j->vm->ns, j->vm->name, source_handed_off, NULL, lim, NULL, e);
-	if (rc == 1)
-		snprintf(why, nwhy, "the source VM did not halt after the hand-over");
-	return rc;
-}
-
 /* Both halves at once (the source's hand-over takes KubeVirt a moment, the
  * target's checks are usually true already): 0 verified, -1 with the VM's
  * message set. Cancelled here, the VM is the target's already: nothing is
@@ -782,7 +777,7 @@ static int verify(struct job *j)
 {
 	struct side_result s, t;
 
-	both_sides(j, verify_source, verify_target, &s, &t);
+	both_sides(j, verify_side, &s, &t);
 	if (s.rc == 2 || t.rc == 2)
 		return refuse(j, "cancelled while verifying: the VM was handed over to %s/%s; run the same command again to verify it",
 			      j->vm->target_ns, j->vm->name);
@@ -793,35 +788,21 @@ static int verify(struct job *j)
 	return 0;
 }
 
-/* One VMIM of this migration: by the name the pipeline used, else found
- * by label (a resumed run that never learnt it). Errors are left: a VMIM
- * left over is found and deleted by the next run. */
-static void delete_vmim(struct job *j, struct kclient *c, const char *ns, const char *name, const char *role)
+/* One cluster's VMIM of this migration: by the name the pipeline used,
+ * else found by label (a resumed run that never learnt it). Errors are
+ * left: a VMIM left over is found and deleted by the next run. */
+static int delete_side_vmim(struct job *j, bool source, struct kerr *e, char *why, size_t nwhy)
 {
-	struct kerr e = KERR_INIT;
+	struct kclient *c = source ? j->src : j->tgt;
+	const char *ns = source ? j->vm->ns : j->vm->target_ns, *name = source ? j->src_vmim : j->tgt_vmim;
 	char found[254];
 
+	(void)why;
+	(void)nwhy;
 	if (name[0])
-		delete_quiet(c, &KRES_VMIM, ns, name, &e);
-	else if (!find_vmim(j, c, ns, role, found, sizeof(found), &e) && found[0])
-		delete_quiet(c, &KRES_VMIM, ns, found, &e);
-}
-
-static int delete_source_vmim(struct job *j, struct kerr *e, char *why, size_t nwhy)
-{
-	(void)e;
-	(void)why;
-	(void)nwhy;
-	delete_vmim(j, j->src, j->vm->ns, j->src_vmim, "vmim-source");
-	return 0;
-}
-
-static int delete_target_vmim(struct job *j, struct kerr *e, char *why, size_t nwhy)
-{
-	(void)e;
-	(void)why;
-	(void)nwhy;
-	delete_vmim(j, j->tgt, j->vm->target_ns, j->tgt_vmim, "vmim-target");
+		delete_quiet(c, &KRES_VMIM, ns, name, e);
+	else if (!find_vmim(j, c, ns, source ? "vmim-source" : "vmim-target", found, sizeof(found), e) && found[0])
+		delete_quiet(c, &KRES_VMIM, ns, found, e);
 	return 0;
 }
 
@@ -830,7 +811,7 @@ static void delete_our_vmims(struct job *j)
 {
 	struct side_result s, t;
 
-	both_sides(j, delete_source_vmim, delete_target_vmim, &s, &t);
+	both_sides(j, delete_side_vmim, &s, &t);
 }
 
 static int delete_source(struct job *j, struct kerr *e)

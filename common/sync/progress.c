@@ -86,26 +86,29 @@ static void take_sample(struct run *r, struct sync_vm *v, const struct sample *s
 }
 
 /* The namespaces of the transfers due a read, as a regex (namespace names
- * are DNS labels: nothing to escape); false when none is due. */
+ * are DNS labels: nothing to escape); false when none is due. Each name
+ * once: the query's length grows with the namespaces, not the VMs. */
 static bool due(struct progress_sampler *ps, long long now, struct buf *q)
 {
-	int i, k;
+	int i;
 	bool any = false, first = false;
 
 	pthread_mutex_lock(&ps->run->lock);
 	for (i = 0; i < ps->n; i++) {
 		const struct sync_vm *v = &ps->vms[i];
+		const char *at;
+		size_t len = strlen(v->ns);
 
 		if (strcmp(v->phase, "Running"))
 			continue;
 		if (v->sampled <= 0)
 			first = true;
-		for (k = 0; k < i; k++)
-			if (!strcmp(ps->vms[k].phase, "Running") && !strcmp(ps->vms[k].ns, v->ns))
-				break;
-		if (k == i)
-			buf_addf(q, "%s%s", any ? "|" : "", v->ns);
 		any = true;
+		for (at = q->s; (at = strstr(at, v->ns)); at += len)
+			if ((at == q->s || at[-1] == '|') && (at[len] == '|' || !at[len]))
+				break;
+		if (!at)
+			buf_addf(q, "%s%s", q->len ? "|" : "", v->ns);
 	}
 	pthread_mutex_unlock(&ps->run->lock);
 	return any && now - ps->last_read >= (first ? 200 : 450);

@@ -31,9 +31,17 @@ static bool meet(sem_t *s)
 	return true;
 }
 
-static int source_half(struct job *j, struct kerr *e, char *why, size_t nwhy)
+/* The source's half waits for the target's and fails; the target's waits
+ * for the source's and succeeds: each passes only if the other runs at the
+ * same time (5: it never came). */
+static int meeting_halves(struct job *j, bool source, struct kerr *e, char *why, size_t nwhy)
 {
 	(void)j;
+	if (!source) {
+		target_thread = pthread_self();
+		sem_post(&target_in);
+		return meet(&source_in) ? 0 : 5;
+	}
 	source_thread = pthread_self();
 	sem_post(&source_in);
 	if (!meet(&target_in))
@@ -41,17 +49,6 @@ static int source_half(struct job *j, struct kerr *e, char *why, size_t nwhy)
 	snprintf(why, nwhy, "the source VM did not halt");
 	kerr_set(e, KERR_FAILED, "source said no");
 	return 1;
-}
-
-static int target_half(struct job *j, struct kerr *e, char *why, size_t nwhy)
-{
-	(void)j;
-	(void)e;
-	(void)why;
-	(void)nwhy;
-	target_thread = pthread_self();
-	sem_post(&target_in);
-	return meet(&source_in) ? 0 : 5;
 }
 
 static void test_the_halves_run_at_once(void **state)
@@ -63,7 +60,7 @@ static void test_the_halves_run_at_once(void **state)
 	memset(&j, 0, sizeof(j));
 	sem_init(&source_in, 0, 0);
 	sem_init(&target_in, 0, 0);
-	both_sides(&j, source_half, target_half, &s, &t);
+	both_sides(&j, meeting_halves, &s, &t);
 	/* each waited for the other: they ran side by side */
 	assert_int_equal(s.rc, 1);
 	assert_int_equal(t.rc, 0);
@@ -79,20 +76,16 @@ static void test_the_halves_run_at_once(void **state)
 	sem_destroy(&target_in);
 }
 
-static int cancelled(struct job *j, struct kerr *e, char *why, size_t nwhy)
+/* The source's half cancelled, the target's an API error. */
+static int failing_halves(struct job *j, bool source, struct kerr *e, char *why, size_t nwhy)
 {
 	(void)j;
 	(void)why;
 	(void)nwhy;
-	kerr_set(e, KERR_FAILED, "watch stopped");
-	return 2;
-}
-
-static int api_error(struct job *j, struct kerr *e, char *why, size_t nwhy)
-{
-	(void)j;
-	(void)why;
-	(void)nwhy;
+	if (source) {
+		kerr_set(e, KERR_FAILED, "watch stopped");
+		return 2;
+	}
 	kerr_set(e, KERR_API, "503 from the target");
 	return -1;
 }
@@ -104,7 +97,7 @@ static void test_a_failing_half_does_not_stop_the_other(void **state)
 
 	(void)state;
 	memset(&j, 0, sizeof(j));
-	both_sides(&j, cancelled, api_error, &s, &t);
+	both_sides(&j, failing_halves, &s, &t);
 	assert_int_equal(s.rc, 2);
 	assert_string_equal(s.e.msg, "watch stopped");
 	assert_int_equal(t.rc, -1);
